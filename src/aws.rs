@@ -1,0 +1,230 @@
+//! AWS SDK clients, built once per command from the standard configuration
+//! chain (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials), and the
+//! classification of SDK errors into what the engine acts on.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Tags as AWS stores them.
+pub type Tags = BTreeMap<String, String>;
+
+/// Tag keys gantry puts on everything it creates, so an interrupted create can
+/// be found and adopted, and so `GetResources` can list a stack's resources.
+pub const TAG_STACK: &str = "gantry:stack";
+pub const TAG_ENV: &str = "gantry:env";
+pub const TAG_ADDRESS: &str = "gantry:address";
+
+/// True for tag keys that gantry manages itself (never shown in diffs).
+pub fn is_gantry_tag(key: &str) -> bool {
+    key.starts_with("gantry:")
+}
+
+/// The SDK clients one command uses. Building a client makes no request, so
+/// all are built up front.
+#[derive(Clone)]
+pub struct AwsCtx {
+    pub region: String,
+    pub ssm: aws_sdk_ssm::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    calls: Arc<AtomicU64>,
+}
+
+impl AwsCtx {
+    /// Loads the standard AWS configuration. `region` comes from the stack's
+    /// `provider "aws"` block when it sets one; otherwise the SDK's chain decides.
+    pub async fn load(region: Option<String>) -> AwsCtx {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // Throttling and 5xx answers are retried with exponential backoff.
+            .retry_config(RetryConfig::standard().with_max_attempts(6));
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region));
+        }
+        let config = loader.load().await;
+        AwsCtx::from_config(&config)
+    }
+
+    pub fn from_config(config: &SdkConfig) -> AwsCtx {
+        // With an overridden endpoint (an emulator, a VPC endpoint) buckets must
+        // be addressed by path: `localhost` would otherwise become
+        // `bucket.localhost`, which resolves nowhere.
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(endpoint_overridden("S3"))
+            .build();
+        AwsCtx {
+            region: config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into()),
+            ssm: aws_sdk_ssm::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            calls: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Counts one API call (reported with `-v`; benchmarks count on the
+    /// emulator side as well).
+    pub fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+fn endpoint_overridden(service: &str) -> bool {
+    let specific = format!("AWS_ENDPOINT_URL_{service}");
+    std::env::var_os("AWS_ENDPOINT_URL").is_some() || std::env::var_os(specific).is_some()
+}
+
+/// What went wrong in a call to AWS, classified so the engine can decide
+/// whether to retry, adopt, or report.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The object does not exist.
+    #[error("{call}: not found")]
+    NotFound { call: &'static str },
+    /// The object exists already (a name clash, or our own interrupted create).
+    #[error("{call}: {code}: {message}")]
+    AlreadyExists { call: &'static str, code: String, message: String },
+    /// AWS rejected the request.
+    #[error("{call}: {code}: {message}{}", request_id.as_ref().map(|r| format!(" (request id {r})")).unwrap_or_default())]
+    Api { call: &'static str, code: String, message: String, request_id: Option<String>, retryable: bool },
+    /// No answer came back (connection refused, timeout, bad response).
+    #[error("{call}: {message}")]
+    Transport { call: &'static str, message: String },
+    /// A value gantry cannot use (bad configuration reaching AWS).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ProviderError {
+    /// Worth another try after a pause: throttling, 5xx, eventual consistency.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ProviderError::Api { retryable, .. } => *retryable,
+            ProviderError::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ProviderError::Api { code, .. } | ProviderError::AlreadyExists { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Error codes meaning "does not exist", across the services gantry uses.
+const NOT_FOUND_CODES: &[&str] = &[
+    "ParameterNotFound",
+    "NoSuchBucket",
+    "NotFound",
+    "NoSuchKey",
+    "ResourceNotFoundException",
+    "RepositoryNotFoundException",
+    "NoSuchEntity",
+    "InvalidInstanceID.NotFound",
+    "InvalidGroup.NotFound",
+];
+
+const ALREADY_EXISTS_CODES: &[&str] = &[
+    "ParameterAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "BucketAlreadyExists",
+    "ResourceInUseException",
+    "TableAlreadyExistsException",
+    "RepositoryAlreadyExistsException",
+    "EntityAlreadyExists",
+];
+
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "InternalServerError",
+];
+
+/// Classifies an SDK error for the call named `call`.
+pub fn classify<E, R>(call: &'static str, err: SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("Unknown").to_string();
+            let message = e.message().unwrap_or("").to_string();
+            if NOT_FOUND_CODES.contains(&code.as_str()) {
+                return ProviderError::NotFound { call };
+            }
+            if ALREADY_EXISTS_CODES.contains(&code.as_str()) {
+                return ProviderError::AlreadyExists { call, code, message };
+            }
+            let retryable = RETRYABLE_CODES.contains(&code.as_str());
+            let request_id = e.meta().extra("aws_request_id").map(str::to_string);
+            ProviderError::Api { call, code, message, request_id, retryable }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ProviderError::Transport { call, message: error_chain(&err) }
+        }
+        _ => {
+            // A construction failure or an answer without a service error body
+            // (S3 HEAD 404 comes back this way).
+            let code = err.code().unwrap_or("Unknown").to_string();
+            if code == "NotFound" || NOT_FOUND_CODES.contains(&code.as_str()) {
+                return ProviderError::NotFound { call };
+            }
+            ProviderError::Api { call, code, message: error_chain(&err), request_id: None, retryable: false }
+        }
+    }
+}
+
+/// The whole `source()` chain on one line: the SDK's top-level Display alone
+/// says only "dispatch failure".
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Shorthand for `.map_err(|e| classify(CALL, e))`.
+pub trait ClassifyExt<T> {
+    fn classify(self, call: &'static str) -> Result<T, ProviderError>;
+}
+
+impl<T, E, R> ClassifyExt<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug,
+{
+    fn classify(self, call: &'static str) -> Result<T, ProviderError> {
+        self.map_err(|e| classify(call, e))
+    }
+}

@@ -1,0 +1,62 @@
+//! Expression evaluation with unknown and sensitive marks.
+//!
+//! hcl-rs's own evaluator knows no unknown values, so gantry evaluates
+//! hcl-edit's expression tree itself. Rules:
+//! - any operation on an unknown value yields unknown (plan shows
+//!   "(known after apply)");
+//! - any operation on a sensitive value yields a sensitive value;
+//! - errors carry the byte span of the offending expression so the caller
+//!   can point at file:line.
+
+use std::ops::Range;
+use std::path::Path;
+
+use hcl_edit::expr::Expression;
+
+use crate::addr::ResourceAddr;
+use crate::value::Value;
+
+/// What names resolve to while evaluating one expression.
+pub trait Scope {
+    /// `var.NAME`
+    fn variable(&self, name: &str) -> Option<Value>;
+    /// `local.NAME`
+    fn local(&self, name: &str) -> Option<Value>;
+    /// `TYPE.NAME` / `data.TYPE.NAME`: the whole resource: an object for a
+    /// single instance, a list for `count`, a map for `for_each`; unknown when
+    /// not created yet. `None` when no such resource is declared.
+    fn resource(&self, addr: &ResourceAddr) -> Option<Value>;
+    /// `count.index`, inside a resource with `count`.
+    fn count_index(&self) -> Option<Value>;
+    /// `each.key` and `each.value`, inside a resource with `for_each`.
+    fn each(&self) -> Option<(Value, Value)>;
+    /// The stack folder: `path.module`, and the base of `file()` and `templatefile()`.
+    fn module_dir(&self) -> &Path;
+}
+
+/// Why an expression could not be evaluated.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("{message}")]
+pub struct EvalError {
+    pub message: String,
+    /// Byte range in the source file of the expression at fault.
+    pub span: Option<Range<usize>>,
+}
+
+/// Something an expression refers to; the graph turns these into edges.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reference {
+    Variable(String),
+    Local(String),
+    Resource(ResourceAddr),
+    CountIndex,
+    Each,
+    Path,
+}
+
+/// A reference and where it appears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpannedReference {
+    pub reference: Reference,
+    pub span: Option<Range<usize>>,
+}
