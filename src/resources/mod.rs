@@ -9,6 +9,15 @@ use async_trait::async_trait;
 use crate::aws::{AwsCtx, ProviderError, Tags};
 
 pub mod schema;
+pub(crate) mod support;
+
+mod data_sources;
+mod dynamodb_table;
+mod ecr_repository;
+mod s3_bucket;
+mod s3_bucket_public_access_block;
+mod s3_bucket_versioning;
+mod ssm_parameter;
 
 pub use schema::{Attr, BlockSchema, Presence, Schema, Ty};
 
@@ -66,7 +75,14 @@ pub trait ResourceType: Send + Sync {
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError>;
 
     /// Updates in place. Only called when no force-new attribute changed.
-    async fn update(&self, aws: &AwsCtx, id: &str, prior: &Attrs, desired: &Attrs, owner_tags: &Tags) -> Result<Attrs, ProviderError>;
+    async fn update(
+        &self,
+        aws: &AwsCtx,
+        id: &str,
+        prior: &Attrs,
+        desired: &Attrs,
+        owner_tags: &Tags,
+    ) -> Result<Attrs, ProviderError>;
 
     async fn delete(&self, aws: &AwsCtx, id: &str, prior: &Attrs) -> Result<(), ProviderError>;
 }

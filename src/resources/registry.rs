@@ -1,7 +1,48 @@
 //! The list of supported resource types and data sources.
 
+use super::data_sources::{CallerIdentity, Region};
+use super::dynamodb_table::DynamodbTable;
+use super::ecr_repository::EcrRepository;
+use super::s3_bucket::S3Bucket;
+use super::s3_bucket_public_access_block::S3BucketPublicAccessBlock;
+use super::s3_bucket_versioning::S3BucketVersioning;
+use super::ssm_parameter::SsmParameter;
 use super::{DataSource, ResourceType};
 
-pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[];
+pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] =
+    &[&SsmParameter, &S3Bucket, &S3BucketVersioning, &S3BucketPublicAccessBlock, &DynamodbTable, &EcrRepository];
 
-pub(super) static DATA_SOURCES: &[&(dyn DataSource + 'static)] = &[];
+pub(super) static DATA_SOURCES: &[&(dyn DataSource + 'static)] = &[&CallerIdentity, &Region];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Presence;
+
+    #[test]
+    fn every_schema_has_a_computed_id_and_a_unique_name() {
+        let mut names = Vec::new();
+        let schemas = RESOURCES.iter().map(|r| r.schema()).chain(DATA_SOURCES.iter().map(|d| d.schema()));
+        for schema in schemas {
+            let id = schema.attr("id").map(|a| a.presence);
+            assert_eq!(id, Some(Presence::Computed), "{}", schema.type_name);
+            names.push(schema.type_name);
+        }
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+    }
+
+    #[test]
+    fn only_optional_attributes_have_defaults() {
+        for schema in RESOURCES.iter().map(|r| r.schema()) {
+            let nested = schema.blocks.iter().flat_map(|b| b.attrs.iter());
+            for attr in schema.attrs.iter().chain(nested) {
+                if attr.default.is_some() {
+                    assert_eq!(attr.presence, Presence::Optional, "{}.{}", schema.type_name, attr.name);
+                }
+            }
+        }
+    }
+}

@@ -104,7 +104,15 @@ pub struct BlockSchema {
 
 impl BlockSchema {
     pub fn list(name: &'static str, attrs: Vec<Attr>) -> BlockSchema {
-        BlockSchema { name, attrs, min_items: 0, max_items: None, is_set: false, force_new: false, computed_when_absent: false }
+        BlockSchema {
+            name,
+            attrs,
+            min_items: 0,
+            max_items: None,
+            is_set: false,
+            force_new: false,
+            computed_when_absent: false,
+        }
     }
     pub fn set(name: &'static str, attrs: Vec<Attr>) -> BlockSchema {
         BlockSchema { is_set: true, ..BlockSchema::list(name, attrs) }

@@ -1,0 +1,318 @@
+//! Small helpers shared by the resource types: reading typed values out of
+//! attribute maps, building complete attribute maps, and tag bookkeeping.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Attrs, Schema};
+use crate::aws::{is_gantry_tag, ProviderError, Tags};
+
+/// A string attribute; null, absent and non-strings are `None`.
+pub fn get_str<'a>(attrs: &'a Attrs, name: &str) -> Option<&'a str> {
+    attrs.get(name).and_then(Value::as_str)
+}
+
+/// A string attribute that is set and not empty.
+pub fn get_nonempty_str<'a>(attrs: &'a Attrs, name: &str) -> Option<&'a str> {
+    get_str(attrs, name).filter(|s| !s.is_empty())
+}
+
+pub fn get_bool(attrs: &Attrs, name: &str) -> Option<bool> {
+    attrs.get(name).and_then(Value::as_bool)
+}
+
+/// A whole number; the engine may hand numbers over as floats (`5.0`).
+pub fn get_i64(attrs: &Attrs, name: &str) -> Option<i64> {
+    let v = attrs.get(name)?;
+    v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+}
+
+/// A list or set of strings; null and absent are empty.
+pub fn get_strings(attrs: &Attrs, name: &str) -> Vec<String> {
+    attrs
+        .get(name)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// A required string argument, or `Invalid` naming the resource type.
+pub fn require_str<'a>(attrs: &'a Attrs, name: &str, type_name: &str) -> Result<&'a str, ProviderError> {
+    get_nonempty_str(attrs, name)
+        .ok_or_else(|| ProviderError::Invalid(format!("{type_name}: the argument \"{name}\" is required")))
+}
+
+/// The objects of a nested block (stored as a list of objects).
+pub fn block_items<'a>(attrs: &'a Attrs, name: &str) -> Vec<&'a Attrs> {
+    attrs
+        .get(name)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_object).collect())
+        .unwrap_or_default()
+}
+
+/// The one object of a `max_items = 1` block, if the block is present.
+pub fn single_block<'a>(attrs: &'a Attrs, name: &str) -> Option<&'a Attrs> {
+    block_items(attrs, name).into_iter().next()
+}
+
+/// A block value holding one object.
+pub fn one_block(item: Attrs) -> Value {
+    Value::Array(vec![Value::Object(item)])
+}
+
+/// Fills in null for every schema attribute and an empty list for every
+/// block that `attrs` lacks, so that maps handed to the engine are complete.
+pub fn complete(schema: &Schema, mut attrs: Attrs) -> Attrs {
+    for attr in &schema.attrs {
+        attrs.entry(attr.name).or_insert(Value::Null);
+    }
+    for block in &schema.blocks {
+        attrs.entry(block.name).or_insert_with(|| Value::Array(Vec::new()));
+    }
+    attrs
+}
+
+/// For arguments AWS does not store (`force_destroy`): what the prior map
+/// holds, else the schema default, else null.
+pub fn prior_or_default(schema: &Schema, prior: &Attrs, name: &str) -> Value {
+    match prior.get(name) {
+        Some(v) if !v.is_null() => v.clone(),
+        _ => schema.attr(name).and_then(|a| a.default.clone()).unwrap_or(Value::Null),
+    }
+}
+
+/// Copies the named arguments from `from` into `to` (null when absent).
+pub fn copy_attrs(to: &mut Attrs, from: &Attrs, names: &[&str]) {
+    for name in names {
+        to.insert((*name).to_string(), from.get(*name).cloned().unwrap_or(Value::Null));
+    }
+}
+
+/// A tag map from an attribute (`tags_all`); null and non-string values are skipped.
+pub fn get_tags(attrs: &Attrs, name: &str) -> Tags {
+    attrs
+        .get(name)
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+pub fn tags_to_json(tags: &Tags) -> Value {
+    Value::Object(tags.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+}
+
+/// `tags_all` as reads report it: live tags without gantry's own.
+pub fn visible_tags(live: &Tags) -> Value {
+    let visible: Tags = live.iter().filter(|(k, _)| !is_gantry_tag(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    tags_to_json(&visible)
+}
+
+/// The tags a create attaches: the desired `tags_all` plus gantry's owner tags.
+pub fn create_tags(desired: &Attrs, owner_tags: &Tags) -> Tags {
+    let mut tags = get_tags(desired, "tags_all");
+    tags.extend(owner_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    tags
+}
+
+/// Tag changes for an update, for APIs that add and remove keys separately.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TagChanges {
+    /// Keys to add or overwrite.
+    pub set: Tags,
+    /// Keys to remove.
+    pub remove: Vec<String>,
+}
+
+/// What to change so that the live user tags go from `prior`'s `tags_all`
+/// to `desired`'s. Owner tags are always set again (an adopted resource may
+/// lack them, and `tags_all` never shows them), and `gantry:` keys are never
+/// removed.
+pub fn tag_changes(prior: &Attrs, desired: &Attrs, owner_tags: &Tags) -> TagChanges {
+    let before = get_tags(prior, "tags_all");
+    let after = get_tags(desired, "tags_all");
+    let mut set: Tags =
+        after.iter().filter(|(k, v)| before.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    set.extend(owner_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let remove = before
+        .keys()
+        .filter(|k| !after.contains_key(*k) && !is_gantry_tag(k) && !set.contains_key(*k))
+        .cloned()
+        .collect();
+    TagChanges { set, remove }
+}
+
+/// The complete tag set for APIs that replace all tags at once (S3): the
+/// live `gantry:` tags are kept, then the desired tags and owner tags apply.
+pub fn replacement_tags(live: &Tags, desired: &Attrs, owner_tags: &Tags) -> Tags {
+    let mut tags: Tags = live.iter().filter(|(k, _)| is_gantry_tag(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    tags.extend(create_tags(desired, owner_tags));
+    tags
+}
+
+/// Maps a failed SDK builder (a required field left unset) to `Invalid`.
+pub fn built<T>(
+    call: &str,
+    result: Result<T, aws_smithy_types::error::operation::BuildError>,
+) -> Result<T, ProviderError> {
+    result.map_err(|e| ProviderError::Invalid(format!("{call}: {e}")))
+}
+
+/// True for "does not exist" errors, including service-specific codes that
+/// the shared classification does not list.
+pub fn is_not_found(err: &ProviderError, extra_codes: &[&str]) -> bool {
+    match err {
+        ProviderError::NotFound { .. } => true,
+        other => other.code().is_some_and(|c| extra_codes.contains(&c)),
+    }
+}
+
+/// Turns "does not exist" into `None`.
+pub fn found<T>(result: Result<T, ProviderError>, extra_codes: &[&str]) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_not_found(&e, extra_codes) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces every occurrence of `secret` in an error's message, for APIs
+/// whose validation messages may quote the submitted value.
+pub fn redact(err: ProviderError, secret: Option<&str>) -> ProviderError {
+    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+        return err;
+    };
+    let scrub = |s: String| s.replace(secret, "(sensitive value)");
+    match err {
+        ProviderError::Api { call, code, message, request_id, retryable } => {
+            ProviderError::Api { call, code, message: scrub(message), request_id, retryable }
+        }
+        ProviderError::AlreadyExists { call, code, message } => {
+            ProviderError::AlreadyExists { call, code, message: scrub(message) }
+        }
+        ProviderError::Transport { call, message } => ProviderError::Transport { call, message: scrub(message) },
+        ProviderError::Invalid(message) => ProviderError::Invalid(scrub(message)),
+        other @ ProviderError::NotFound { .. } => other,
+    }
+}
+
+/// Polls `check` until it returns `Some`, sleeping between attempts with a
+/// growing interval, for operations AWS completes asynchronously (a
+/// DynamoDB table becoming ACTIVE). Gives up after `limit`.
+pub async fn wait_for<T, F, Fut>(
+    call: &'static str,
+    what: &str,
+    limit: Duration,
+    mut check: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if start.elapsed() >= limit {
+            return Err(ProviderError::Api {
+                call,
+                code: "WaiterTimeout".into(),
+                message: format!("{what} after {} s", limit.as_secs()),
+                request_id: None,
+                retryable: false,
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn attrs(v: Value) -> Attrs {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn tag_changes_sets_changed_and_owner_tags_and_removes_dropped_ones() {
+        let prior = attrs(json!({"tags_all": {"a": "1", "b": "2", "c": "3"}}));
+        let desired = attrs(json!({"tags_all": {"a": "1", "b": "20", "d": "4"}}));
+        let owner = tags(&[("gantry:stack", "s")]);
+        let changes = tag_changes(&prior, &desired, &owner);
+        assert_eq!(changes.set, tags(&[("b", "20"), ("d", "4"), ("gantry:stack", "s")]));
+        assert_eq!(changes.remove, vec!["c".to_string()]);
+    }
+
+    #[test]
+    fn tag_changes_never_removes_gantry_tags() {
+        let prior = attrs(json!({"tags_all": {"gantry:address": "x", "a": "1"}}));
+        let desired = attrs(json!({"tags_all": null}));
+        let changes = tag_changes(&prior, &desired, &Tags::new());
+        assert_eq!(changes.remove, vec!["a".to_string()]);
+        assert!(changes.set.is_empty());
+    }
+
+    #[test]
+    fn tag_changes_is_empty_when_nothing_differs() {
+        let prior = attrs(json!({"tags_all": {"a": "1"}}));
+        assert_eq!(tag_changes(&prior, &prior, &Tags::new()), TagChanges::default());
+    }
+
+    #[test]
+    fn replacement_tags_keep_live_gantry_tags() {
+        let live = tags(&[("gantry:op", "7"), ("old", "x")]);
+        let desired = attrs(json!({"tags_all": {"new": "y"}}));
+        let owner = tags(&[("gantry:stack", "s")]);
+        assert_eq!(
+            replacement_tags(&live, &desired, &owner),
+            tags(&[("gantry:op", "7"), ("gantry:stack", "s"), ("new", "y")])
+        );
+    }
+
+    #[test]
+    fn visible_tags_hide_gantry_tags() {
+        let live = tags(&[("gantry:stack", "s"), ("team", "web")]);
+        assert_eq!(visible_tags(&live), json!({"team": "web"}));
+    }
+
+    #[test]
+    fn numbers_read_as_integers_from_floats() {
+        let a = attrs(json!({"n": 5.0, "m": 7, "f": 1.5, "s": "5"}));
+        assert_eq!(get_i64(&a, "n"), Some(5));
+        assert_eq!(get_i64(&a, "m"), Some(7));
+        assert_eq!(get_i64(&a, "f"), None);
+        assert_eq!(get_i64(&a, "s"), None);
+    }
+
+    #[test]
+    fn complete_fills_every_attribute_and_block() {
+        use crate::resources::{Attr, BlockSchema, Ty};
+        let schema = Schema::new("t", vec![Attr::required("a", Ty::String), Attr::computed("id", Ty::String)])
+            .blocks(vec![BlockSchema::single("b", vec![])]);
+        let out = complete(&schema, attrs(json!({"a": "x"})));
+        assert_eq!(Value::Object(out), json!({"a": "x", "id": null, "b": []}));
+    }
+
+    #[test]
+    fn redact_scrubs_the_secret_from_messages() {
+        let err = ProviderError::Api {
+            call: "ssm:PutParameter",
+            code: "ValidationException".into(),
+            message: "value hunter2 does not match".into(),
+            request_id: None,
+            retryable: false,
+        };
+        assert!(!redact(err, Some("hunter2")).to_string().contains("hunter2"));
+    }
+}
