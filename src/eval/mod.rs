@@ -8,13 +8,23 @@
 //! - errors carry the byte span of the offending expression so the caller
 //!   can point at file:line.
 
+mod convert;
+mod expr;
+mod functions;
+mod refs;
+mod template;
+mod types;
+
 use std::ops::Range;
 use std::path::Path;
 
-use hcl_edit::expr::Expression;
-
 use crate::addr::ResourceAddr;
 use crate::value::Value;
+
+pub use expr::eval;
+pub use functions::function_names;
+pub use refs::references;
+pub use types::{parse_type, TypeConstraint};
 
 /// What names resolve to while evaluating one expression.
 pub trait Scope {
@@ -60,3 +70,8 @@ pub struct SpannedReference {
     pub reference: Reference,
     pub span: Option<Range<usize>>,
 }
+
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
