@@ -130,7 +130,8 @@ impl FromStr for InstanceAddr {
                 (&input[..open], key)
             }
         };
-        let resource = base.parse::<ResourceAddr>().map_err(|e| AddrParseError { input: input.to_string(), reason: e.reason })?;
+        let resource =
+            base.parse::<ResourceAddr>().map_err(|e| AddrParseError { input: input.to_string(), reason: e.reason })?;
         Ok(InstanceAddr { resource, key })
     }
 }

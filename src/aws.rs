@@ -58,9 +58,7 @@ impl AwsCtx {
         // With an overridden endpoint (an emulator, a VPC endpoint) buckets must
         // be addressed by path: `localhost` would otherwise become
         // `bucket.localhost`, which resolves nowhere.
-        let s3_config = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(endpoint_overridden("S3"))
-            .build();
+        let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_overridden("S3")).build();
         AwsCtx {
             region: config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into()),
             ssm: aws_sdk_ssm::Client::new(config),

@@ -1,0 +1,137 @@
+//! Local state files: `<state dir>/<stack>/<env>.json`, mode 0600, written
+//! atomically (temporary file, fsync, rename) with the previous version kept
+//! as `<env>.json.backup`.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{parse, Lock, State, StateError};
+
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    pub path: PathBuf,
+}
+
+impl LocalBackend {
+    pub fn new(state_dir: &Path, stack: &str, env: &str) -> LocalBackend {
+        LocalBackend { path: state_dir.join(stack).join(format!("{env}.json")) }
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".lock")
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".backup")
+    }
+
+    pub fn lock(&self, operation: &str) -> Result<Lock, StateError> {
+        Lock::acquire(&self.lock_path(), &self.path, operation)
+    }
+
+    /// Reads the state, `None` when the environment has none yet.
+    pub fn read(&self) -> Result<Option<State>, StateError> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StateError::Read { path: self.display(), source }),
+        };
+        parse(&self.display(), &text).map(Some)
+    }
+
+    /// Writes `state` with its serial incremented, refusing when the file on
+    /// disk is not the version `state` was read from.
+    pub fn write(&self, state: &mut State) -> Result<(), StateError> {
+        if let Some(on_disk) = self.read()? {
+            if on_disk.lineage != state.lineage || on_disk.serial != state.serial {
+                return Err(StateError::Conflict {
+                    path: self.display(),
+                    lineage: state.lineage.clone(),
+                    expected: state.serial,
+                    found: on_disk.serial,
+                });
+            }
+        }
+        state.serial += 1;
+        let result = self.write_atomically(&state.to_json());
+        if result.is_err() {
+            state.serial -= 1;
+        }
+        result
+    }
+
+    fn write_atomically(&self, text: &str) -> Result<(), StateError> {
+        let err = |source| StateError::Write { path: self.display(), source };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(err)?;
+        let tmp = with_suffix(&self.path, &format!(".tmp.{}", std::process::id()));
+        let mut file =
+            OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
+        file.write_all(text.as_bytes()).and_then(|_| file.sync_all()).map_err(err)?;
+        drop(file);
+        if self.path.exists() {
+            let backup = self.backup_path();
+            fs::copy(&self.path, &backup).map_err(err)?;
+            fs::set_permissions(&backup, fs::Permissions::from_mode(0o600)).map_err(err)?;
+        }
+        fs::rename(&tmp, &self.path).map_err(err)?;
+        // The rename is durable only once the directory entry is.
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_atomically_with_backup_and_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        assert!(backend.read().unwrap().is_none());
+        let mut state = State::new();
+        backend.write(&mut state).unwrap();
+        assert_eq!(state.serial, 1);
+        backend.write(&mut state).unwrap();
+        let mode = fs::metadata(&backend.path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(backend.backup_path().exists());
+        assert_eq!(backend.read().unwrap().unwrap().serial, 2);
+    }
+
+    #[test]
+    fn refuses_to_overwrite_a_newer_serial() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let mut a = State::new();
+        backend.write(&mut a).unwrap();
+        let mut b = backend.read().unwrap().unwrap();
+        backend.write(&mut b).unwrap();
+        assert!(matches!(backend.write(&mut a), Err(StateError::Conflict { .. })));
+    }
+
+    #[test]
+    fn corrupt_file_is_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        fs::create_dir_all(backend.path.parent().unwrap()).unwrap();
+        fs::write(&backend.path, "{ not json").unwrap();
+        assert!(matches!(backend.read(), Err(StateError::Corrupt { .. })));
+        assert_eq!(fs::read_to_string(&backend.path).unwrap(), "{ not json");
+    }
+}

@@ -1,0 +1,162 @@
+//! The lock of one environment's state: a file created exclusively next to the
+//! state, naming who holds it. A second writer fails fast and is told who.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::StateError;
+
+/// Who holds a lock, as shown to the person who could not get it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LockInfo {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub operation: String,
+    pub who: String,
+    pub host: String,
+    pub pid: u32,
+    pub created: String,
+    pub path: String,
+}
+
+impl LockInfo {
+    pub fn new(operation: &str, path: &Path) -> LockInfo {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            operation: operation.to_string(),
+            who: format!("{user}@{host}"),
+            host,
+            pid: std::process::id(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            path: path.display().to_string(),
+        }
+    }
+
+    /// True when the holder ran on this host and its process is gone: the lock
+    /// was left by a crash (still never removed automatically).
+    pub fn holder_is_gone(&self) -> bool {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        host == self.host && !Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (operation {}, pid {} on {}, since {}; lock ID {})",
+            self.who, self.operation, self.pid, self.host, self.created, self.id
+        )?;
+        if self.holder_is_gone() {
+            write!(f, ". That process is no longer running: if it crashed, run `gantry force-unlock {}`", self.id)?;
+        }
+        Ok(())
+    }
+}
+
+/// A held lock; released when dropped.
+#[derive(Debug)]
+pub struct Lock {
+    path: PathBuf,
+    pub info: LockInfo,
+}
+
+impl Lock {
+    /// Takes the lock at `path` or fails naming the holder.
+    pub fn acquire(path: &Path, state_path: &Path, operation: &str) -> Result<Lock, StateError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StateError::Write { path: dir.display().to_string(), source })?;
+        }
+        let info = LockInfo::new(operation, state_path);
+        let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StateError::Locked(Box::new(read_lock(path)?)));
+            }
+            Err(source) => return Err(StateError::Write { path: path.display().to_string(), source }),
+        };
+        let text = serde_json::to_string_pretty(&info).unwrap_or_default();
+        file.write_all(text.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|source| StateError::Write { path: path.display().to_string(), source })?;
+        Ok(Lock { path: path.to_path_buf(), info })
+    }
+
+    /// Removes a lock someone else left, only when `id` matches it.
+    pub fn force_unlock(path: &Path, id: &str) -> Result<LockInfo, StateError> {
+        let held = match read_lock(path) {
+            Ok(info) => info,
+            Err(StateError::Read { .. }) => {
+                return Err(StateError::NoSuchLock { path: path.display().to_string(), id: id.to_string(), held: None })
+            }
+            Err(e) => return Err(e),
+        };
+        if held.id != id {
+            return Err(StateError::NoSuchLock {
+                path: path.display().to_string(),
+                id: id.to_string(),
+                held: Some(held.id),
+            });
+        }
+        std::fs::remove_file(path).map_err(|source| StateError::Write { path: path.display().to_string(), source })?;
+        Ok(held)
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Remove only our own lock: after a force-unlock someone else may hold it.
+        if read_lock(&self.path).is_ok_and(|held| held.id == self.info.id) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn read_lock(path: &Path) -> Result<LockInfo, StateError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| StateError::Read { path: path.display().to_string(), source })?;
+    serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+        path: path.display().to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_holder_is_refused_and_told_who_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json.lock");
+        let first = Lock::acquire(&path, Path::new("s.json"), "apply").unwrap();
+        let err = Lock::acquire(&path, Path::new("s.json"), "plan").unwrap_err();
+        match err {
+            StateError::Locked(info) => {
+                assert_eq!(info.id, first.info.id);
+                assert_eq!(info.operation, "apply");
+            }
+            other => panic!("unexpected {other}"),
+        }
+        drop(first);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn force_unlock_needs_the_right_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json.lock");
+        let lock = Lock::acquire(&path, Path::new("s.json"), "apply").unwrap();
+        assert!(Lock::force_unlock(&path, "wrong").is_err());
+        Lock::force_unlock(&path, &lock.info.id).unwrap();
+        assert!(!path.exists());
+    }
+}

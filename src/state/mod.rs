@@ -1,0 +1,218 @@
+//! State: what gantry created, as a versioned JSON document. It never holds a
+//! secret: sensitive attributes are kept as keyed hashes, enough to notice a
+//! change, useless to recover the value.
+
+mod hash;
+pub mod local;
+mod lock;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::{InstanceAddr, ResourceAddr};
+use crate::resources::Attrs;
+
+pub use hash::SecretHasher;
+pub use local::LocalBackend;
+pub use lock::{Lock, LockInfo};
+
+/// The state format this build reads and writes.
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub version: u32,
+    /// Identifies one environment's history; a saved plan or a writer holding
+    /// another lineage is refused.
+    pub lineage: String,
+    /// Incremented on every write.
+    pub serial: u64,
+    pub gantry_version: String,
+    /// Key of the hashes of sensitive attributes (random per lineage).
+    pub hash_key: String,
+    #[serde(default)]
+    pub resources: Vec<ResourceState>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, OutputState>,
+    /// Creates that were started and not yet recorded: after a crash, the next
+    /// plan looks these up and adopts what they made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingCreate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResourceState {
+    pub address: InstanceAddr,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub id: String,
+    /// Attributes, with sensitive ones set to null.
+    pub attributes: Attrs,
+    /// Keyed hashes of the sensitive attributes, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sensitive_attributes: BTreeMap<String, String>,
+    /// What this resource referenced when it was last applied: destroy walks
+    /// these in reverse.
+    #[serde(default)]
+    pub dependencies: Vec<ResourceAddr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutputState {
+    /// Null for sensitive outputs: their values are not stored.
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub sensitive: bool,
+    /// Keyed hash of a sensitive output's value, to tell whether it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PendingCreate {
+    pub address: InstanceAddr,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// The id the resource will have (its name), when known before the call.
+    pub id: Option<String>,
+    pub operation_id: String,
+    pub started_at: String,
+}
+
+impl State {
+    pub fn new() -> State {
+        use rand::RngCore;
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        State {
+            version: STATE_VERSION,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            gantry_version: env!("CARGO_PKG_VERSION").to_string(),
+            hash_key: hex::encode(key),
+            resources: Vec::new(),
+            outputs: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn get(&self, addr: &InstanceAddr) -> Option<&ResourceState> {
+        self.resources.iter().find(|r| &r.address == addr)
+    }
+
+    /// Inserts or replaces a resource, keeping the list sorted by address.
+    pub fn upsert(&mut self, resource: ResourceState) {
+        match self.resources.binary_search_by(|r| r.address.cmp(&resource.address)) {
+            Ok(i) => self.resources[i] = resource,
+            Err(i) => self.resources.insert(i, resource),
+        }
+    }
+
+    pub fn remove(&mut self, addr: &InstanceAddr) -> Option<ResourceState> {
+        let i = self.resources.iter().position(|r| &r.address == addr)?;
+        Some(self.resources.remove(i))
+    }
+
+    pub fn hasher(&self) -> SecretHasher {
+        SecretHasher::new(&self.hash_key)
+    }
+
+    /// Serialized form: pretty JSON with a trailing newline (diffable).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+/// Why state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read state file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("cannot write state file {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error(
+        "state file {path} is not valid gantry state (line {line}, column {column}: {message}); it was left untouched"
+    )]
+    Corrupt { path: String, line: usize, column: usize, message: String },
+    #[error("state file {path} has format version {found}, newer than this gantry understands ({STATE_VERSION}); upgrade gantry. The file was left untouched")]
+    Newer { path: String, found: u32 },
+    #[error("state is locked by {0}")]
+    Locked(Box<LockInfo>),
+    #[error("state file {path} was changed by someone else since it was read (expected lineage {lineage} serial {expected}, found serial {found}); re-run the command")]
+    Conflict { path: String, lineage: String, expected: u64, found: u64 },
+    #[error("no lock with id {id} is held on {path}{}", held.as_ref().map(|h| format!(" (the lock held has id {h})")).unwrap_or_default())]
+    NoSuchLock { path: String, id: String, held: Option<String> },
+}
+
+/// Parses a state document, refusing newer formats.
+pub fn parse(path: &str, text: &str) -> Result<State, StateError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        version: u32,
+    }
+    let corrupt = |e: serde_json::Error| StateError::Corrupt {
+        path: path.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    };
+    let v: VersionOnly = serde_json::from_str(text).map_err(corrupt)?;
+    if v.version > STATE_VERSION {
+        return Err(StateError::Newer { path: path.to_string(), found: v.version });
+    }
+    serde_json::from_str(text).map_err(corrupt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn round_trips() {
+        let mut state = State::new();
+        state.upsert(ResourceState {
+            address: "aws_s3_bucket.b".parse().unwrap(),
+            rtype: "aws_s3_bucket".into(),
+            id: "b".into(),
+            attributes: Attrs::new(),
+            sensitive_attributes: BTreeMap::new(),
+            dependencies: vec![],
+        });
+        let parsed = parse("s.json", &state.to_json()).unwrap();
+        assert_eq!(parsed, state);
+    }
+
+    #[test]
+    fn refuses_newer_versions() {
+        let err = parse("s.json", r#"{"version": 99}"#).unwrap_err();
+        assert!(matches!(err, StateError::Newer { found: 99, .. }));
+    }
+
+    #[test]
+    fn corrupt_state_names_line() {
+        let err = parse("s.json", "{\n  \"version\": 1,\n  oops\n}").unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { line: 3, .. }), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(text in ".{0,200}") {
+            let _ = parse("s.json", &text);
+        }
+
+        #[test]
+        fn parse_never_panics_on_json_like(text in r#"\{"version": ?[0-9]{1,3}(, "lineage": "[a-z]*")?(, "serial": -?[0-9]{1,20})?\}"#) {
+            let _ = parse("s.json", &text);
+        }
+    }
+}
