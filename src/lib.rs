@@ -2,7 +2,18 @@
 //! the app onto it.
 
 pub mod addr;
+pub mod apply;
 pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod desired;
+pub mod diag;
 pub mod eval;
+pub mod graph;
+pub mod plan;
+pub mod render;
 pub mod resources;
+pub mod scope;
+pub mod state;
 pub mod value;

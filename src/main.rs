@@ -1,1 +1,60 @@
-fn main() {}
+//! The gantry binary: parse arguments, set up logging, run one command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use gantry::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(terraform_style_args(std::env::args_os()));
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(gantry::commands::run(cli)).into()
+}
+
+/// Logs go to stderr; `-v`/`-vv` or RUST_LOG choose the level. Nothing logged
+/// carries a secret: values are never logged, only addresses and API calls.
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "gantry=info",
+        _ => "gantry=debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+}
+
+/// Terraform spells long options with one dash (`-var`, `-auto-approve`);
+/// accept that spelling too so muscle memory and existing scripts work.
+fn terraform_style_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const SINGLE_DASH_LONG: &[&str] = &[
+        "var",
+        "var-file",
+        "auto-approve",
+        "detailed-exitcode",
+        "json",
+        "destroy",
+        "refresh-only",
+        "parallelism",
+        "no-color",
+        "state-dir",
+    ];
+    args.map(|arg| {
+        let Some(text) = arg.to_str() else { return arg };
+        let Some(rest) = text.strip_prefix('-').filter(|r| !r.starts_with('-')) else { return arg };
+        let name = rest.split('=').next().unwrap_or(rest);
+        if SINGLE_DASH_LONG.contains(&name) {
+            format!("-{text}").into()
+        } else {
+            arg
+        }
+    })
+    .collect()
+}

@@ -1,0 +1,146 @@
+//! Command-line definitions (clap). The commands themselves live in
+//! `commands/`, one function each.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gantry",
+    version,
+    about = "Plan, apply and deploy the AWS infrastructure a small web app needs",
+    long_about = "gantry reads a stack (a folder of Terraform-syntax .tf files plus envs/<env>.tfvars), \
+plans the AWS changes it needs against stored state, and applies them.\n\n\
+Typical session:\n  \
+gantry validate -s stacks/vaultsphere\n  \
+gantry plan     -s stacks/vaultsphere -e staging\n  \
+gantry apply    -s stacks/vaultsphere -e staging\n  \
+gantry output   -s stacks/vaultsphere -e staging\n\n\
+AWS access uses the standard SDK environment: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+AWS_REGION (unless the stack's provider block sets region) and AWS_ENDPOINT_URL for emulators.\n\
+Secrets go in through the environment (TF_VAR_name or GANTRY_VAR_name), never on the command line.",
+    after_help = "Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// The stack folder (its .tf files, envs/<env>.tfvars)
+    #[arg(short = 's', long = "stack", global = true, default_value = ".", env = "GANTRY_STACK")]
+    pub stack: PathBuf,
+    /// The environment: selects envs/<ENV>.tfvars and state/<stack>/<ENV>.json
+    #[arg(short = 'e', long = "env", global = true, default_value = "default", env = "GANTRY_ENV")]
+    pub env: String,
+    /// Where local state files live: <DIR>/<stack>/<env>.json
+    #[arg(long = "state-dir", global = true, default_value = "state", env = "GANTRY_STATE_DIR")]
+    pub state_dir: PathBuf,
+    /// Disable colors (also when NO_COLOR is set or output is not a terminal)
+    #[arg(long = "no-color", global = true)]
+    pub no_color: bool,
+    /// More detail on stderr (-v: info, -vv: debug); RUST_LOG works too
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the stack's files: syntax, resource types and attributes, references, cycles
+    Validate,
+    /// Show what apply would change
+    Plan(PlanArgs),
+    /// Show the plan, ask, and make the changes
+    Apply(ApplyArgs),
+    /// Delete everything the environment's state holds
+    Destroy(ApplyArgs),
+    /// Print the environment's outputs
+    Output(OutputArgs),
+    /// Print the dependency graph in Graphviz DOT
+    Graph(GraphArgs),
+    /// Inspect the environment's state
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove a lock left by a crashed run (the ID is printed by the run that found it)
+    ForceUnlock {
+        /// The lock ID
+        id: String,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct VarArgs {
+    /// Set a variable: -var name=value (repeatable). Prefer TF_VAR_name for secrets.
+    #[arg(long = "var", short = 'V', value_name = "NAME=VALUE", alias = "variable")]
+    pub vars: Vec<String>,
+    /// A .tfvars file to use instead of envs/<env>.tfvars
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Print the plan as JSON (schema: docs/plan-json.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// Plan the deletion of everything in state
+    #[arg(long)]
+    pub destroy: bool,
+    /// Only report changes made outside gantry
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
+    /// Skip reading live state from AWS (faster, may miss drift)
+    #[arg(long = "no-refresh")]
+    pub no_refresh: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Apply without asking (for CI)
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    /// How many AWS operations may run at once
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Skip reading live state from AWS first
+    #[arg(long = "no-refresh")]
+    pub no_refresh: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// One output's name (prints its raw value)
+    pub name: Option<String>,
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GraphArgs {
+    /// Include variables, locals, outputs and the provider
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in state
+    List,
+    /// Show one resource's attributes from state (secrets are never stored)
+    Show {
+        /// e.g. aws_ssm_parameter.port or aws_dynamodb_table.t["users"]
+        address: String,
+    },
+}

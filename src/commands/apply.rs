@@ -1,0 +1,204 @@
+//! `gantry apply` and `gantry destroy`: plan, show, ask, apply.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use tokio::sync::watch;
+
+use super::{backend, load, resolve_vars, Exit, Ui};
+use crate::apply::{apply as run_apply, ApplyInputs, Event};
+use crate::cli::{ApplyArgs, Global};
+use crate::diag::Diagnostic;
+use crate::plan::walk::{plan as run_plan, PlanInputs, PlanOptions};
+use crate::plan::Action;
+use crate::render::text::TextRenderer;
+
+pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> Exit {
+    let verb = if destroy { "destroy" } else { "apply" };
+    if !args.auto_approve && !std::io::stdin().is_terminal() {
+        ui.error(
+            Diagnostic::error(format!("{verb} needs approval, and there is no terminal to ask on"))
+                .detail("Run it in a terminal to review the plan and type yes, or pass --auto-approve (for CI, after a reviewed plan)."),
+        );
+        return Exit::Failed;
+    }
+    let loaded = match load(global, ui) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    let values = match resolve_vars(global, ui, &loaded.stack, &args.vars) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let backend = backend(global, &loaded.stack);
+    // The lock is held from before the plan until the state is final.
+    let _lock = match backend.lock(verb) {
+        Ok(lock) => lock,
+        Err(e) => {
+            ui.error(Diagnostic::error(format!("Cannot {verb}: {e}")));
+            return Exit::Failed;
+        }
+    };
+    let prior = match backend.read() {
+        Ok(p) => p,
+        Err(e) => {
+            ui.error(Diagnostic::error(e.to_string()));
+            return Exit::Failed;
+        }
+    };
+    let options = PlanOptions { refresh: !args.no_refresh, refresh_only: false, destroy };
+    let inputs = PlanInputs { stack: &loaded.stack, graph: &loaded.graph, env: &global.env, vars: values.clone() };
+    let planned = match run_plan(inputs, prior, &options).await {
+        Ok(p) => p,
+        Err(diags) => {
+            ui.report(&diags, &loaded.stack.sources);
+            return Exit::Failed;
+        }
+    };
+    let renderer = TextRenderer { color: ui.color };
+    print!("{}", renderer.render(&planned.plan));
+    for addr in &planned.adopted {
+        println!(
+            "Adopted {addr}: found the object an interrupted run created; recorded it instead of creating it again."
+        );
+    }
+    let has_work = planned.plan.has_changes() || !planned.plan.drift.is_empty() || !planned.adopted.is_empty();
+    if !has_work {
+        return Exit::Ok;
+    }
+    if !args.auto_approve && planned.plan.has_changes() && !confirm(&loaded.stack.name, &global.env, destroy) {
+        eprintln!("\n{verb} cancelled: nothing was changed.");
+        return Exit::Failed;
+    }
+
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nInterrupt received: finishing operations in flight and saving state. Press Ctrl-C again to abort at once.");
+            let _ = cancel_tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("Second interrupt: aborting. State is saved after every operation; the next plan adopts anything left half-done.");
+                std::process::exit(130);
+            }
+        }
+    });
+    let inputs = ApplyInputs {
+        stack: &loaded.stack,
+        graph: &loaded.graph,
+        env: &global.env,
+        vars: values,
+        backend: &backend,
+        parallelism: args.parallelism,
+    };
+    let mut print_event = |e: Event| match e {
+        Event::Started { addr, action } => println!("{addr}: {}...", progressive(action)),
+        Event::Finished { addr, action, elapsed, id } => println!(
+            "{addr}: {} after {}s{}",
+            completed(action),
+            elapsed.as_secs(),
+            id.map(|i| format!(" [id={i}]")).unwrap_or_default()
+        ),
+        Event::Failed { addr, action, error } => eprintln!("{addr}: {} failed: {error}", progressive(action)),
+        Event::Interrupted { in_flight } => eprintln!("Stopping: waiting for {in_flight} operation(s) in flight."),
+    };
+    let result = run_apply(inputs, planned, cancel_rx, &mut print_event).await;
+    interrupt.abort();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            ui.error(Diagnostic::error(format!("Saving state failed: {e}")).detail(
+                "The operation that just finished is not recorded. Do not run apply again until the state file is writable; \
+                 the next plan will then adopt what was created.",
+            ));
+            return Exit::Failed;
+        }
+    };
+    ui.report(&report.diagnostics, &loaded.stack.sources);
+    let (mut added, mut changed, mut destroyed) = (0, 0, 0);
+    for (_, action) in &report.applied {
+        match action {
+            Action::Create => added += 1,
+            Action::Update => changed += 1,
+            Action::Delete => destroyed += 1,
+            Action::DeleteThenCreate | Action::CreateThenDelete => {
+                added += 1;
+                destroyed += 1;
+            }
+            Action::NoOp => {}
+        }
+    }
+    if report.ok() {
+        println!(
+            "\n{} Resources: {added} added, {changed} changed, {destroyed} destroyed.",
+            if destroy { "Destroy complete!" } else { "Apply complete!" }
+        );
+        if !destroy {
+            print_outputs(&backend);
+        }
+        return Exit::Ok;
+    }
+    eprintln!();
+    for (addr, error) in &report.failed {
+        ui.error(Diagnostic::error(format!("{addr}: {error}")));
+    }
+    if !report.skipped.is_empty() {
+        eprintln!(
+            "Not attempted ({}): {}",
+            if report.interrupted { "interrupted" } else { "a dependency failed" },
+            report.skipped.join(", ")
+        );
+    }
+    eprintln!(
+        "{} incomplete: {added} added, {changed} changed, {destroyed} destroyed, {} failed. State is saved; fix the cause and run {verb} again.",
+        if destroy { "Destroy" } else { "Apply" },
+        report.failed.len()
+    );
+    Exit::Failed
+}
+
+fn print_outputs(backend: &crate::state::LocalBackend) {
+    let Ok(Some(state)) = backend.read() else { return };
+    if state.outputs.is_empty() {
+        return;
+    }
+    println!("\nOutputs:\n");
+    let width = state.outputs.keys().map(|k| k.len()).max().unwrap_or(0);
+    for (name, o) in &state.outputs {
+        let shown =
+            if o.sensitive { "<sensitive>".to_string() } else { crate::value::Value::from_json(&o.value).to_string() };
+        println!("{name:width$} = {shown}");
+    }
+}
+
+fn confirm(stack: &str, env: &str, destroy: bool) -> bool {
+    if destroy {
+        println!("\nDo you really want to destroy all resources of {stack}/{env}?");
+    } else {
+        println!("\nDo you want to perform these actions in {stack}/{env}?");
+    }
+    print!("  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    println!();
+    line.trim() == "yes"
+}
+
+fn progressive(action: Action) -> &'static str {
+    match action {
+        Action::Create => "Creating",
+        Action::Update => "Modifying",
+        Action::Delete => "Destroying",
+        Action::DeleteThenCreate | Action::CreateThenDelete => "Replacing",
+        Action::NoOp => "Reading",
+    }
+}
+
+fn completed(action: Action) -> &'static str {
+    match action {
+        Action::Create => "Creation complete",
+        Action::Update => "Modifications complete",
+        Action::Delete => "Destruction complete",
+        Action::DeleteThenCreate | Action::CreateThenDelete => "Replacement complete",
+        Action::NoOp => "Read complete",
+    }
+}

@@ -1,0 +1,184 @@
+//! Commands that read and need no AWS: validate, output, graph, state,
+//! force-unlock.
+
+use super::{backend, load, Exit, Ui};
+use crate::addr::InstanceAddr;
+use crate::cli::{Global, GraphArgs, OutputArgs, StateCommand};
+use crate::config::Stack;
+use crate::diag::Diagnostic;
+use crate::state::{Lock, State};
+use crate::value::Value;
+
+pub fn validate(global: &Global, ui: &Ui) -> Exit {
+    match load(global, ui) {
+        Ok(loaded) => {
+            let n = loaded.stack.resources.len();
+            println!(
+                "Success! The stack {} is valid ({n} resource block{}, {} variable{}, {} output{}).",
+                loaded.stack.name,
+                if n == 1 { "" } else { "s" },
+                loaded.stack.variables.len(),
+                if loaded.stack.variables.len() == 1 { "" } else { "s" },
+                loaded.stack.outputs.len(),
+                if loaded.stack.outputs.len() == 1 { "" } else { "s" },
+            );
+            Exit::Ok
+        }
+        Err(e) => e,
+    }
+}
+
+pub fn graph(global: &Global, ui: &Ui, args: GraphArgs) -> Exit {
+    match load(global, ui) {
+        Ok(loaded) => {
+            print!("{}", loaded.graph.to_dot(args.all));
+            Exit::Ok
+        }
+        Err(e) => e,
+    }
+}
+
+/// Reads state without loading the stack's files beyond its name.
+fn read_state(global: &Global, ui: &Ui) -> Result<(crate::state::LocalBackend, Option<State>), Exit> {
+    let stack_name = stack_name(global);
+    let backend = crate::state::LocalBackend::new(&global.state_dir, &stack_name, &global.env);
+    match backend.read() {
+        Ok(state) => Ok((backend, state)),
+        Err(e) => {
+            ui.error(Diagnostic::error(e.to_string()));
+            Err(Exit::Failed)
+        }
+    }
+}
+
+fn stack_name(global: &Global) -> String {
+    let dir = global.stack.canonicalize().unwrap_or_else(|_| global.stack.clone());
+    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "stack".into())
+}
+
+pub fn output(global: &Global, ui: &Ui, args: OutputArgs) -> Exit {
+    let (backend, state) = match read_state(global, ui) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let Some(state) = state else {
+        ui.error(
+            Diagnostic::error(format!("No state for {}/{} yet", stack_name(global), global.env))
+                .detail(format!("{} does not exist: run gantry apply first.", backend.path.display())),
+        );
+        return Exit::Failed;
+    };
+    if let Some(name) = &args.name {
+        let Some(o) = state.outputs.get(name) else {
+            let known: Vec<&str> = state.outputs.keys().map(String::as_str).collect();
+            ui.error(Diagnostic::error(format!("Output \"{name}\" not found")).detail(format!(
+                "Outputs in state: {}.",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+            return Exit::Failed;
+        };
+        if o.sensitive {
+            ui.error(Diagnostic::error(format!("Output \"{name}\" is sensitive"))
+                .detail("gantry never stores secret values in state, so it cannot print them. Read the secret from its source (e.g. SSM with `aws ssm get-parameter --with-decryption`)."));
+            return Exit::Failed;
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&o.value).unwrap_or_default());
+        } else if let serde_json::Value::String(s) = &o.value {
+            println!("{s}");
+        } else {
+            println!("{}", Value::from_json(&o.value));
+        }
+        return Exit::Ok;
+    }
+    if args.json {
+        let out: serde_json::Map<String, serde_json::Value> = state
+            .outputs
+            .iter()
+            .map(|(k, o)| (k.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": o.value })))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Exit::Ok;
+    }
+    let width = state.outputs.keys().map(|k| k.len()).max().unwrap_or(0);
+    for (name, o) in &state.outputs {
+        let shown = if o.sensitive { "<sensitive>".to_string() } else { Value::from_json(&o.value).to_string() };
+        println!("{name:width$} = {shown}");
+    }
+    Exit::Ok
+}
+
+pub fn state(global: &Global, ui: &Ui, cmd: StateCommand) -> Exit {
+    let (_, state) = match read_state(global, ui) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let state = state.unwrap_or_default();
+    match cmd {
+        StateCommand::List => {
+            for r in &state.resources {
+                println!("{}", r.address);
+            }
+            Exit::Ok
+        }
+        StateCommand::Show { address } => {
+            let addr: InstanceAddr = match address.parse() {
+                Ok(a) => a,
+                Err(e) => {
+                    ui.error(Diagnostic::error(e.to_string()));
+                    return Exit::Failed;
+                }
+            };
+            let Some(r) = state.get(&addr) else {
+                ui.error(
+                    Diagnostic::error(format!("{addr} is not in state"))
+                        .detail("List what is with `gantry state list`."),
+                );
+                return Exit::Failed;
+            };
+            let change = crate::plan::ResourceChange {
+                addr: r.address.clone(),
+                rtype: r.rtype.clone(),
+                action: crate::plan::Action::Create,
+                before: None,
+                after: Some(crate::plan::compare::state_values(r)),
+                replace_paths: Vec::new(),
+                reason: None,
+            };
+            let text = crate::render::text::TextRenderer { color: false }.render_change(&change);
+            // Reuse the plan layout without the "+" markers.
+            for line in text.lines().skip(1) {
+                println!("{}", line.replacen("  +", "   ", 1).replacen("+     ", "      ", 1));
+            }
+            Exit::Ok
+        }
+    }
+}
+
+pub fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
+    let stack = Stack { name: stack_name(global), ..empty_stack(global) };
+    let backend = backend(global, &stack);
+    match Lock::force_unlock(&backend.lock_path(), id) {
+        Ok(info) => {
+            println!("Lock {id} removed (it was held by {} for {}).", info.who, info.operation);
+            Exit::Ok
+        }
+        Err(e) => {
+            ui.error(Diagnostic::error(format!("force-unlock failed: {e}")));
+            Exit::Failed
+        }
+    }
+}
+
+fn empty_stack(global: &Global) -> Stack {
+    Stack {
+        name: String::new(),
+        dir: global.stack.clone(),
+        sources: Default::default(),
+        variables: Default::default(),
+        locals: Default::default(),
+        resources: Default::default(),
+        outputs: Default::default(),
+        provider: None,
+    }
+}

@@ -1,0 +1,140 @@
+//! One function per subcommand, and what they share: loading the stack,
+//! rendering diagnostics, exit codes.
+
+mod apply;
+mod inspect;
+mod plan;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, Global, VarArgs};
+use crate::config::{vars, Stack};
+use crate::diag::{Diagnostic, Diagnostics, SourceMap};
+use crate::graph::Graph;
+use crate::state::LocalBackend;
+
+/// How a command ended.
+pub enum Exit {
+    Ok,
+    /// `--detailed-exitcode` and the plan has changes.
+    Changes,
+    /// Already reported to the user.
+    Failed,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        match e {
+            Exit::Ok => ExitCode::SUCCESS,
+            Exit::Changes => ExitCode::from(2),
+            Exit::Failed => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// Terminal settings for one run.
+#[derive(Clone)]
+pub struct Ui {
+    pub color: bool,
+    pub color_err: bool,
+}
+
+impl Ui {
+    pub fn new(global: &Global) -> Ui {
+        let allowed = !global.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Ui { color: allowed && std::io::stdout().is_terminal(), color_err: allowed && std::io::stderr().is_terminal() }
+    }
+
+    pub fn report(&self, diags: &Diagnostics, sources: &SourceMap) {
+        if !diags.is_empty() {
+            eprintln!("{}", diags.render(sources, self.color_err));
+        }
+    }
+
+    pub fn error(&self, d: Diagnostic) {
+        self.report(&d.into(), &SourceMap::default());
+    }
+}
+
+pub async fn run(cli: Cli) -> Exit {
+    let ui = Ui::new(&cli.global);
+    let g = &cli.global;
+    match cli.command {
+        Command::Validate => inspect::validate(g, &ui),
+        Command::Plan(args) => plan::plan(g, &ui, args).await,
+        Command::Apply(args) => apply::apply(g, &ui, args, false).await,
+        Command::Destroy(args) => apply::apply(g, &ui, args, true).await,
+        Command::Output(args) => inspect::output(g, &ui, args),
+        Command::Graph(args) => inspect::graph(g, &ui, args),
+        Command::State(cmd) => inspect::state(g, &ui, cmd),
+        Command::ForceUnlock { id } => inspect::force_unlock(g, &ui, &id),
+    }
+}
+
+/// A loaded, checked stack with its graph.
+pub struct Loaded {
+    pub stack: Stack,
+    pub graph: Graph,
+}
+
+pub fn load(global: &Global, ui: &Ui) -> Result<Loaded, Exit> {
+    let stack = Stack::load(&global.stack).map_err(|(sources, diags)| {
+        ui.report(&diags, &sources);
+        Exit::Failed
+    })?;
+    let graph = Graph::build(&stack).map_err(|diags| {
+        ui.report(&diags, &stack.sources);
+        Exit::Failed
+    })?;
+    Ok(Loaded { stack, graph })
+}
+
+/// The tfvars file of the environment: `--var-file`, else `envs/<env>.tfvars`.
+fn tfvars_path(global: &Global, stack: &Stack, args: &VarArgs) -> Result<Option<PathBuf>, Diagnostic> {
+    if let Some(path) = &args.var_file {
+        return Ok(Some(path.clone()));
+    }
+    let envs = stack.dir.join("envs");
+    let path = envs.join(format!("{}.tfvars", global.env));
+    if path.is_file() {
+        return Ok(Some(path));
+    }
+    if envs.is_dir() && global.env != "default" {
+        let mut known: Vec<String> = std::fs::read_dir(&envs)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".tfvars")).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        known.sort();
+        return Err(Diagnostic::error(format!("Unknown environment \"{}\"", global.env)).detail(format!(
+            "{} does not exist. Environments of this stack: {}.",
+            path.display(),
+            known.join(", ")
+        )));
+    }
+    Ok(None)
+}
+
+pub fn resolve_vars(
+    global: &Global,
+    ui: &Ui,
+    stack: &Stack,
+    args: &VarArgs,
+) -> Result<std::collections::BTreeMap<String, crate::value::Value>, Exit> {
+    let tfvars = tfvars_path(global, stack, args).map_err(|d| {
+        ui.error(d);
+        Exit::Failed
+    })?;
+    vars::resolve(stack, &vars::VarSources::from_process(tfvars, args.vars.clone())).map_err(|diags| {
+        ui.report(&diags, &stack.sources);
+        Exit::Failed
+    })
+}
+
+pub fn backend(global: &Global, stack: &Stack) -> LocalBackend {
+    LocalBackend::new(&global.state_dir, &stack.name, &global.env)
+}

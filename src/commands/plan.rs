@@ -1,0 +1,48 @@
+//! `gantry plan`.
+
+use super::{backend, load, resolve_vars, Exit, Ui};
+use crate::cli::{Global, PlanArgs};
+use crate::diag::Diagnostic;
+use crate::plan::walk::{plan as run_plan, PlanInputs, PlanOptions, Planned};
+use crate::render;
+
+pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
+    let options = PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy: args.destroy };
+    let planned = match make_plan(global, ui, &args.vars, &options).await {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&render::json::render(&planned.plan)).unwrap_or_default());
+    } else {
+        print!("{}", render::text::TextRenderer { color: ui.color }.render(&planned.plan));
+    }
+    tracing::info!(aws_calls = planned.aws.calls(), "plan finished");
+    if args.detailed_exitcode
+        && (planned.plan.has_changes() || (options.refresh_only && !planned.plan.drift.is_empty()))
+    {
+        Exit::Changes
+    } else {
+        Exit::Ok
+    }
+}
+
+/// Loads everything and plans; shared by plan, apply and destroy.
+pub async fn make_plan(
+    global: &Global,
+    ui: &Ui,
+    vars: &crate::cli::VarArgs,
+    options: &PlanOptions,
+) -> Result<Planned, Exit> {
+    let loaded = load(global, ui)?;
+    let values = resolve_vars(global, ui, &loaded.stack, vars)?;
+    let prior = backend(global, &loaded.stack).read().map_err(|e| {
+        ui.error(Diagnostic::error(e.to_string()));
+        Exit::Failed
+    })?;
+    let inputs = PlanInputs { stack: &loaded.stack, graph: &loaded.graph, env: &global.env, vars: values };
+    run_plan(inputs, prior, options).await.map_err(|diags| {
+        ui.report(&diags, &loaded.stack.sources);
+        Exit::Failed
+    })
+}

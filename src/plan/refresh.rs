@@ -1,0 +1,178 @@
+//! Refresh: read the live state of everything in state, batched per
+//! resource type and run concurrently, and adopt what an interrupted create
+//! left behind.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::future::join_all;
+
+use crate::addr::InstanceAddr;
+use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags, TAG_ENV, TAG_STACK};
+use crate::resources::{self, ReadCtx, ReadRequest};
+use crate::state::{ResourceState, State};
+
+use super::compare::{kinds, seal, state_comparable, state_values};
+use super::Drift;
+
+/// Resource types whose tags the Resource Groups Tagging API returns (on
+/// the emulator too); the rest read their own tags.
+const TAGGING_API_TYPES: &[&str] = &["aws_ssm_parameter", "aws_dynamodb_table", "aws_s3_bucket"];
+
+pub struct Refreshed {
+    pub state: State,
+    pub drift: Vec<Drift>,
+    /// Resources adopted from interrupted creates.
+    pub adopted: Vec<InstanceAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("refreshing {rtype} ({count} resource(s)): {source}")]
+pub struct RefreshError {
+    pub rtype: String,
+    pub count: usize,
+    #[source]
+    pub source: ProviderError,
+}
+
+/// Reads back every resource in `prior` from AWS.
+pub async fn refresh(aws: &AwsCtx, stack: &str, env: &str, prior: &State) -> Result<Refreshed, RefreshError> {
+    let mut by_type: BTreeMap<&str, Vec<&ResourceState>> = BTreeMap::new();
+    for r in &prior.resources {
+        by_type.entry(r.rtype.as_str()).or_default().push(r);
+    }
+    let needs_tagging = by_type.keys().any(|t| TAGGING_API_TYPES.contains(t));
+    let tags_by_arn =
+        if needs_tagging { stack_tags(aws, stack, env).await.unwrap_or_default() } else { HashMap::new() };
+    let ctx = ReadCtx { aws, tags_by_arn: &tags_by_arn };
+
+    let reads = by_type.iter().map(|(rtype, items)| {
+        let ctx = &ctx;
+        async move {
+            let Some(rt) = resources::resource_type(rtype) else {
+                return Err(RefreshError {
+                    rtype: rtype.to_string(),
+                    count: items.len(),
+                    source: ProviderError::Invalid(format!("state holds unsupported resource type {rtype}")),
+                });
+            };
+            let requests: Vec<ReadRequest> =
+                items.iter().map(|r| ReadRequest { id: r.id.clone(), prior: r.attributes.clone() }).collect();
+            let results = rt.read(ctx, &requests).await.map_err(|source| RefreshError {
+                rtype: rtype.to_string(),
+                count: items.len(),
+                source,
+            })?;
+            Ok(items.iter().zip(results).map(|(r, live)| ((*r).clone(), live)).collect::<Vec<_>>())
+        }
+    });
+    let results = join_all(reads).await;
+
+    let hasher = prior.hasher();
+    let mut state = prior.clone();
+    state.resources.clear();
+    state.pending.clear();
+    let mut drift = Vec::new();
+    for result in results {
+        for (old, live) in result? {
+            match live {
+                None => drift.push(Drift {
+                    addr: old.address.clone(),
+                    rtype: old.rtype.clone(),
+                    before: state_values(&old),
+                    after: None,
+                }),
+                Some(mut attrs) => {
+                    let Some(rt) = resources::resource_type(&old.rtype) else { continue };
+                    let schema = rt.schema();
+                    // `tags` mirrors the configuration, which reads cannot know.
+                    if schema.taggable {
+                        attrs.insert("tags".into(), old.attributes.get("tags").cloned().unwrap_or_default());
+                    }
+                    let hashes = seal(schema, &mut attrs, old.sensitive_attributes.keys().cloned(), &hasher);
+                    let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or(old.id.clone());
+                    let new = ResourceState { id, attributes: attrs, sensitive_attributes: hashes, ..old.clone() };
+                    if let Some(d) = drift_of(&old, &new) {
+                        drift.push(d);
+                    }
+                    state.upsert(new);
+                }
+            }
+        }
+    }
+    let adopted = adopt_pending(&ctx, prior, &mut state).await;
+    Ok(Refreshed { state, drift, adopted })
+}
+
+/// The attributes that changed outside gantry, if any.
+fn drift_of(old: &ResourceState, new: &ResourceState) -> Option<Drift> {
+    let schema = resources::resource_type(&old.rtype)?.schema();
+    let before = state_values(old);
+    let after = state_values(new);
+    let changed = kinds(schema).into_iter().any(|(name, kind)| {
+        if name == "tags" {
+            return false;
+        }
+        let a = state_comparable(kind, before.get(name).unwrap_or(&crate::value::Value::Null));
+        let b = state_comparable(kind, after.get(name).unwrap_or(&crate::value::Value::Null));
+        a != b
+    });
+    changed.then(|| Drift { addr: old.address.clone(), rtype: old.rtype.clone(), before, after: Some(after) })
+}
+
+/// A create that was started but never recorded (the process was killed):
+/// if the object exists under the id it was given, it is ours, so adopt it
+/// instead of creating a duplicate or leaking it.
+async fn adopt_pending(ctx: &ReadCtx<'_>, prior: &State, state: &mut State) -> Vec<InstanceAddr> {
+    let mut adopted = Vec::new();
+    let hasher = prior.hasher();
+    for pending in &prior.pending {
+        if state.get(&pending.address).is_some() {
+            continue;
+        }
+        let (Some(id), Some(rt)) = (&pending.id, resources::resource_type(&pending.rtype)) else { continue };
+        let request = ReadRequest { id: id.clone(), prior: Default::default() };
+        let Ok(mut live) = rt.read(ctx, std::slice::from_ref(&request)).await else { continue };
+        let Some(Some(mut attrs)) = live.pop() else { continue };
+        let hashes = seal(rt.schema(), &mut attrs, [], &hasher);
+        state.upsert(ResourceState {
+            address: pending.address.clone(),
+            rtype: pending.rtype.clone(),
+            id: id.clone(),
+            attributes: attrs,
+            sensitive_attributes: hashes,
+            dependencies: Vec::new(),
+        });
+        adopted.push(pending.address.clone());
+    }
+    adopted
+}
+
+/// Tags of every resource of this stack and environment, in one paginated
+/// `GetResources` call.
+async fn stack_tags(aws: &AwsCtx, stack: &str, env: &str) -> Result<HashMap<String, Tags>, ProviderError> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let mut out = HashMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.count_call();
+        let resp = aws
+            .tagging
+            .get_resources()
+            .tag_filters(TagFilter::builder().key(TAG_STACK).values(stack).build())
+            .tag_filters(TagFilter::builder().key(TAG_ENV).values(env).build())
+            .set_pagination_token(token.clone())
+            .send()
+            .await
+            .classify("tagging:GetResources")?;
+        for mapping in resp.resource_tag_mapping_list() {
+            let Some(arn) = mapping.resource_arn() else { continue };
+            let tags: Tags = mapping.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+            out.insert(arn.to_string(), tags);
+        }
+        token = resp.pagination_token().filter(|t| !t.is_empty()).map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}

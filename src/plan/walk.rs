@@ -1,0 +1,360 @@
+//! The plan walk: visit the graph in dependency order, evaluating variables,
+//! locals, data sources and resource arguments, and diff each resource
+//! instance against the refreshed state.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::addr::{InstanceAddr, InstanceKey, Mode, ResourceAddr};
+use crate::aws::AwsCtx;
+use crate::config::{Repetition, Stack};
+use crate::desired::{self, AttrValues};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::eval;
+use crate::graph::{Graph, Node};
+use crate::resources;
+use crate::scope::Values;
+use crate::state::State;
+use crate::value::Value;
+
+use super::compare::state_values;
+use super::diff::diff;
+use super::refresh::refresh;
+use super::{Action, OutputChange, Plan, ResourceChange};
+
+/// What a plan walk needs.
+pub struct PlanInputs<'a> {
+    pub stack: &'a Stack,
+    pub graph: &'a Graph,
+    pub env: &'a str,
+    pub vars: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Read live state first (the default; `-refresh=false` skips it).
+    pub refresh: bool,
+    /// Only report drift; plan no changes.
+    pub refresh_only: bool,
+    /// Plan the deletion of everything in state.
+    pub destroy: bool,
+}
+
+/// The provider's evaluated settings.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderValues {
+    pub region: Option<String>,
+    pub default_tags: Value,
+}
+
+/// A plan and what apply needs to carry it out.
+pub struct Planned {
+    pub plan: Plan,
+    /// State as refreshed (what apply starts from).
+    pub refreshed: State,
+    pub aws: AwsCtx,
+    pub provider: ProviderValues,
+    pub adopted: Vec<InstanceAddr>,
+}
+
+/// Evaluates the provider block.
+pub fn eval_provider(stack: &Stack, values: &Values) -> Result<ProviderValues, Diagnostics> {
+    let mut out = ProviderValues::default();
+    let Some(p) = &stack.provider else { return Ok(out) };
+    let scope = values.scope();
+    if let Some((expr, loc)) = &p.region {
+        let v = eval::eval(expr, &scope)
+            .map_err(|e| Diagnostic::error("Invalid provider region").at(loc.narrow(e.span)).detail(e.message))?;
+        match v.peel() {
+            Value::String(s) => out.region = Some(s.clone()),
+            Value::Null => {}
+            other => {
+                return Err(Diagnostic::error("Invalid provider region")
+                    .at(loc.clone())
+                    .detail(format!("region must be a string known at plan time, found {}", other.type_name()))
+                    .into())
+            }
+        }
+    }
+    if let Some((expr, loc)) = &p.default_tags {
+        let v = eval::eval(expr, &scope)
+            .map_err(|e| Diagnostic::error("Invalid default_tags").at(loc.narrow(e.span)).detail(e.message))?;
+        out.default_tags = desired::convert(resources::Ty::MapOfString, v)
+            .map_err(|m| Diagnostic::error("Invalid default_tags").at(loc.clone()).detail(m))?;
+    }
+    Ok(out)
+}
+
+pub fn eval_local(stack: &Stack, values: &mut Values, name: &str) -> Result<(), Diagnostic> {
+    let local = &stack.locals[name];
+    let v = eval::eval(&local.expr, &values.scope()).map_err(|e| {
+        Diagnostic::error(format!("Invalid value for local.{name}")).at(local.loc.narrow(e.span)).detail(e.message)
+    })?;
+    values.locals.insert(name.to_string(), v);
+    Ok(())
+}
+
+/// Evaluates an output; a sensitive value needs `sensitive = true`.
+pub fn eval_output(stack: &Stack, values: &Values, name: &str) -> Result<Value, Diagnostic> {
+    let output = &stack.outputs[name];
+    let v = eval::eval(&output.expr, &values.scope()).map_err(|e| {
+        Diagnostic::error(format!("Invalid value for output \"{name}\""))
+            .at(output.loc.narrow(e.span))
+            .detail(e.message)
+    })?;
+    if v.is_sensitive() && !output.sensitive {
+        return Err(Diagnostic::error(format!("Output \"{name}\" refers to sensitive values"))
+            .at(output.loc.clone())
+            .detail("Add `sensitive = true` to the output block to confirm it may hold a secret; gantry will then not show or store its value."));
+    }
+    Ok(v.marked_if(output.sensitive))
+}
+
+/// Reads a data source, or leaves it unknown while its arguments are.
+pub async fn read_data(
+    stack: &Stack,
+    values: &mut Values,
+    aws: &AwsCtx,
+    provider: &ProviderValues,
+    addr: &ResourceAddr,
+) -> Result<(), Diagnostics> {
+    let config = &stack.resources[addr];
+    let Some(ds) = resources::data_source(&addr.rtype) else { return Ok(()) };
+    let args = desired::evaluate(ds.schema(), &config.body, &values.scope(), &provider.default_tags, &config.loc)?;
+    let known = args.values().all(Value::is_known);
+    let value = if known {
+        let json: resources::Attrs = args.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+        let attrs = ds.read(aws, &json).await.map_err(|e| {
+            Diagnostic::error(format!("Reading {addr} failed")).at(config.loc.clone()).detail(e.to_string())
+        })?;
+        Value::Map(attrs.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+    } else {
+        Value::Unknown
+    };
+    values.resources.insert(addr.clone(), value);
+    Ok(())
+}
+
+/// Runs the plan.
+pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOptions) -> Result<Planned, Diagnostics> {
+    let PlanInputs { stack, graph, env, vars } = inputs;
+    let prior = prior.unwrap_or_default();
+    let mut values = Values::new(&stack.dir, vars);
+    let mut diags = Diagnostics::default();
+    let mut provider = ProviderValues::default();
+    let mut aws: Option<AwsCtx> = None;
+    let mut refreshed = prior.clone();
+    let mut drift = Vec::new();
+    let mut adopted = Vec::new();
+    let mut changes: Vec<ResourceChange> = Vec::new();
+    let mut outputs = Vec::new();
+    let mut failed: BTreeSet<Node> = BTreeSet::new();
+
+    for &i in &graph.order {
+        let node = graph.node(i).clone();
+        // Skip what depends on something that already failed: one root error,
+        // not a cascade of "unknown" complaints.
+        if graph.dependencies_of(&node).iter().any(|d| failed.contains(*d)) {
+            failed.insert(node);
+            continue;
+        }
+        let result: Result<(), Diagnostics> = match &node {
+            Node::Variable(_) => Ok(()),
+            Node::Provider => match eval_provider(stack, &values) {
+                Ok(p) => {
+                    provider = p;
+                    let ctx = AwsCtx::load(provider.region.clone()).await;
+                    if options.refresh && (!prior.resources.is_empty() || !prior.pending.is_empty()) {
+                        match refresh(&ctx, &stack.name, env, &prior).await {
+                            Ok(r) => {
+                                refreshed = r.state;
+                                drift = r.drift;
+                                adopted = r.adopted;
+                            }
+                            Err(e) => {
+                                return Err(Diagnostic::error("Refreshing state from AWS failed")
+                                    .detail(crate::aws::error_chain(&e))
+                                    .into())
+                            }
+                        }
+                    }
+                    aws = Some(ctx);
+                    Ok(())
+                }
+                Err(d) => Err(d),
+            },
+            Node::Local(name) => eval_local(stack, &mut values, name).map_err(Diagnostics::from),
+            Node::Resource(addr) if addr.mode == Mode::Data => match &aws {
+                Some(ctx) => read_data(stack, &mut values, ctx, &provider, addr).await,
+                None => Ok(()),
+            },
+            Node::Resource(addr) => {
+                plan_resource(stack, graph, &mut values, &refreshed, &provider, addr, options, &mut changes)
+            }
+            Node::Output(name) => match eval_output(stack, &values, name) {
+                Ok(after) => {
+                    outputs.push(output_change(&prior, name, after, stack.outputs[name].sensitive, &refreshed));
+                    Ok(())
+                }
+                Err(d) => Err(d.into()),
+            },
+        };
+        if let Err(d) = result {
+            diags.extend(d);
+            failed.insert(node);
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let aws = match aws {
+        Some(aws) => aws,
+        None => AwsCtx::load(provider.region.clone()).await,
+    };
+
+    // Resources in state whose block was removed from the configuration.
+    for r in &refreshed.resources {
+        if !stack.resources.contains_key(&r.address.resource) {
+            changes.push(delete_change(r, "its resource block was removed from the configuration"));
+        }
+    }
+    if options.destroy {
+        changes = refreshed.resources.iter().map(|r| delete_change(r, "destroy")).collect();
+        outputs.clear();
+    }
+    if options.refresh_only {
+        for c in &mut changes {
+            c.action = Action::NoOp;
+        }
+        outputs.clear();
+    }
+    for change in &changes {
+        if change.action.is_destructive() {
+            if let Some(config) = stack.resources.get(&change.addr.resource) {
+                if config.lifecycle.prevent_destroy {
+                    diags.push(
+                        Diagnostic::error(format!("Instance cannot be destroyed: {}", change.addr))
+                            .at(config.loc.clone())
+                            .detail(format!(
+                                "{} has lifecycle.prevent_destroy set, but the plan would {} it. Remove prevent_destroy (deliberately) or change the plan so it is kept.",
+                                change.addr,
+                                if change.action == Action::Delete { "destroy" } else { "replace" }
+                            )),
+                    );
+                }
+            }
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+    outputs.sort_by(|a, b| a.name.cmp(&b.name));
+    let plan =
+        Plan { stack: stack.name.clone(), env: env.to_string(), changes, drift, outputs, destroy: options.destroy };
+    Ok(Planned { plan, refreshed, aws, provider, adopted })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_resource(
+    stack: &Stack,
+    graph: &Graph,
+    values: &mut Values,
+    refreshed: &State,
+    provider: &ProviderValues,
+    addr: &ResourceAddr,
+    options: &PlanOptions,
+    changes: &mut Vec<ResourceChange>,
+) -> Result<(), Diagnostics> {
+    let _ = (graph, options);
+    let config = &stack.resources[addr];
+    let Some(rt) = resources::resource_type(&addr.rtype) else { return Ok(()) };
+    let schema = rt.schema();
+    let hasher = refreshed.hasher();
+    let instances = desired::expand(config, &values.scope())?;
+    let mut diags = Diagnostics::default();
+    let mut instance_values = Vec::new();
+    let keys: BTreeSet<InstanceKey> = instances.iter().map(|(k, _)| k.clone()).collect();
+    for (key, each_value) in &instances {
+        let iaddr = addr.instance(key.clone());
+        let scope = values.instance_scope(key, each_value.as_ref());
+        let desired = match desired::evaluate(schema, &config.body, &scope, &provider.default_tags, &config.loc) {
+            Ok(d) => d,
+            Err(d) => {
+                diags.extend(d);
+                continue;
+            }
+        };
+        let prior = refreshed.get(&iaddr).map(state_values);
+        let d = diff(schema, &desired, prior.as_ref(), &config.lifecycle, &hasher);
+        instance_values.push((key.clone(), Value::Map(d.after.clone())));
+        changes.push(ResourceChange {
+            addr: iaddr,
+            rtype: addr.rtype.clone(),
+            action: d.action,
+            before: prior,
+            after: Some(d.after),
+            replace_paths: d.replace_paths,
+            reason: None,
+        });
+    }
+    let repeated = !matches!(config.repetition, Repetition::Single);
+    values.set_resource(addr, instance_values, repeated);
+    for r in refreshed.resources.iter().filter(|r| &r.address.resource == addr) {
+        if !keys.contains(&r.address.key) {
+            changes.push(delete_change(r, "its key is no longer in count/for_each"));
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
+}
+
+fn delete_change(r: &crate::state::ResourceState, reason: &str) -> ResourceChange {
+    ResourceChange {
+        addr: r.address.clone(),
+        rtype: r.rtype.clone(),
+        action: Action::Delete,
+        before: Some(state_values(r)),
+        after: None,
+        replace_paths: Vec::new(),
+        reason: Some(reason.to_string()),
+    }
+}
+
+fn output_change(prior: &State, name: &str, after: Value, sensitive: bool, refreshed: &State) -> OutputChange {
+    let _ = refreshed;
+    let before = prior.outputs.get(name);
+    let action = match before {
+        None => Action::Create,
+        Some(_) if !after.is_known() => Action::Update,
+        Some(b) if b.sensitive || sensitive => {
+            let hash = prior.hasher().hash(&after.to_json());
+            if b.hash.as_deref() == Some(hash.as_str()) && b.sensitive == sensitive {
+                Action::NoOp
+            } else {
+                Action::Update
+            }
+        }
+        Some(b) => {
+            if b.value == after.to_json() {
+                Action::NoOp
+            } else {
+                Action::Update
+            }
+        }
+    };
+    OutputChange {
+        name: name.to_string(),
+        action,
+        before: before.map(|b| Value::from_json(&b.value).marked_if(b.sensitive)),
+        after,
+        sensitive,
+    }
+}
+
+/// The planned value of an instance, for expressions that refer to it.
+pub fn instance_value(after: &AttrValues) -> Value {
+    Value::Map(after.clone())
+}

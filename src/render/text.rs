@@ -1,0 +1,371 @@
+//! The human plan: Terraform's layout, so it reads familiar, with JSON
+//! documents (policies) shown as normalized line diffs instead of one changed
+//! string. Secrets show as "(sensitive value)", unknowns as "(known after apply)".
+
+use std::fmt::Write as _;
+
+use owo_colors::OwoColorize;
+use similar::{ChangeTag, TextDiff};
+
+use crate::desired::AttrValues;
+use crate::plan::compare::{canonical, kinds, state_comparable, Kind};
+use crate::plan::{Action, Drift, OutputChange, Plan, ResourceChange};
+use crate::resources::{self, Ty};
+use crate::value::Value;
+
+/// Renders with or without ANSI colors.
+pub struct TextRenderer {
+    pub color: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Style {
+    Add,
+    Change,
+    Remove,
+    Dim,
+    Bold,
+}
+
+impl TextRenderer {
+    fn paint(&self, text: &str, style: Style) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        match style {
+            Style::Add => text.green().to_string(),
+            Style::Change => text.yellow().to_string(),
+            Style::Remove => text.red().to_string(),
+            Style::Dim => text.dimmed().to_string(),
+            Style::Bold => text.bold().to_string(),
+        }
+    }
+
+    fn symbol(&self, action: Action) -> String {
+        match action {
+            Action::Create => self.paint("  +", Style::Add),
+            Action::Update => self.paint("  ~", Style::Change),
+            Action::Delete => self.paint("  -", Style::Remove),
+            Action::DeleteThenCreate => format!("{}{}", self.paint("-", Style::Remove), self.paint("/+", Style::Add)),
+            Action::CreateThenDelete => format!("{}{}", self.paint("+/", Style::Add), self.paint("-", Style::Remove)),
+            Action::NoOp => "   ".to_string(),
+        }
+    }
+
+    pub fn render(&self, plan: &Plan) -> String {
+        let mut out = String::new();
+        if !plan.drift.is_empty() {
+            let _ = writeln!(out, "{}\n", self.paint("Note: Objects have changed outside of gantry", Style::Bold));
+            let _ =
+                writeln!(out, "gantry detected the following changes made outside of gantry since the last apply:\n");
+            for d in &plan.drift {
+                out.push_str(&self.render_drift(d));
+                out.push('\n');
+            }
+        }
+        let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+        if changes.is_empty() {
+            let outputs_changed = plan.outputs.iter().any(|o| o.action != Action::NoOp);
+            if outputs_changed {
+                out.push_str("Changes to Outputs:\n");
+                out.push_str(&self.render_outputs(&plan.outputs));
+                out.push_str("\nApplying will record the new output values; no infrastructure changes.\n");
+            } else if plan.drift.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{} Your infrastructure matches the configuration.",
+                    self.paint("No changes.", Style::Bold)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{} The configuration matches the objects as they are now; applying will record them in state.",
+                    self.paint("No changes.", Style::Bold)
+                );
+            }
+            return out;
+        }
+        let mut symbols: Vec<Action> = changes.iter().map(|c| c.action).collect();
+        symbols.sort();
+        symbols.dedup();
+        out.push_str("Resource actions are indicated with the following symbols:\n");
+        for a in symbols {
+            let what = match a {
+                Action::Create => "create",
+                Action::Update => "update in-place",
+                Action::Delete => "destroy",
+                Action::DeleteThenCreate => "destroy and then create replacement",
+                Action::CreateThenDelete => "create replacement and then destroy",
+                Action::NoOp => continue,
+            };
+            let _ = writeln!(out, "{} {what}", self.symbol(a));
+        }
+        let _ = writeln!(out, "\ngantry will perform the following actions:\n");
+        for c in &changes {
+            out.push_str(&self.render_change(c));
+            out.push('\n');
+        }
+        let s = plan.summary();
+        let _ = writeln!(
+            out,
+            "{} {} to add, {} to change, {} to destroy.",
+            self.paint("Plan:", Style::Bold),
+            s.add,
+            s.change,
+            s.destroy
+        );
+        if plan.outputs.iter().any(|o| o.action != Action::NoOp) {
+            out.push_str("\nChanges to Outputs:\n");
+            out.push_str(&self.render_outputs(&plan.outputs));
+        }
+        out
+    }
+
+    fn render_outputs(&self, outputs: &[OutputChange]) -> String {
+        let mut out = String::new();
+        let width = outputs.iter().map(|o| o.name.len()).max().unwrap_or(0);
+        for o in outputs.iter().filter(|o| o.action != Action::NoOp) {
+            let after = if o.sensitive { "(sensitive value)".to_string() } else { inline(&o.after) };
+            match (&o.before, o.action) {
+                (Some(before), Action::Update) => {
+                    let before = if o.sensitive { "(sensitive value)".to_string() } else { inline(before) };
+                    let _ = writeln!(out, "{} {:width$} = {before} -> {after}", self.symbol(Action::Update), o.name);
+                }
+                _ => {
+                    let _ = writeln!(out, "{} {:width$} = {after}", self.symbol(Action::Create), o.name);
+                }
+            }
+        }
+        out
+    }
+
+    pub fn render_change(&self, c: &ResourceChange) -> String {
+        let mut out = String::new();
+        let verb = match c.action {
+            Action::Create => "will be created".to_string(),
+            Action::Update => "will be updated in-place".to_string(),
+            Action::Delete => match &c.reason {
+                Some(r) if r != "destroy" => format!("will be destroyed\n  # (because {r})"),
+                _ => "will be destroyed".to_string(),
+            },
+            Action::DeleteThenCreate | Action::CreateThenDelete => "must be replaced".to_string(),
+            Action::NoOp => "is unchanged".to_string(),
+        };
+        let header = format!("  # {} {verb}", c.addr);
+        let _ = writeln!(out, "{}", self.paint(&header, Style::Bold));
+        let _ = writeln!(out, "{} resource \"{}\" \"{}\" {{", self.symbol(c.action), c.rtype, instance_label(&c.addr));
+        out.push_str(&self.render_attrs(&c.rtype, c.action, c.before.as_ref(), c.after.as_ref(), &c.replace_paths));
+        out.push_str("    }\n");
+        out
+    }
+
+    fn render_drift(&self, d: &Drift) -> String {
+        let mut out = String::new();
+        match &d.after {
+            None => {
+                let _ = writeln!(out, "{}", self.paint(&format!("  # {} has been deleted", d.addr), Style::Bold));
+                let _ = writeln!(
+                    out,
+                    "{} resource \"{}\" \"{}\" {{",
+                    self.symbol(Action::Delete),
+                    d.rtype,
+                    instance_label(&d.addr)
+                );
+                if let Some(id) = d.before.get("id") {
+                    let _ = writeln!(out, "{}     id = {}", self.symbol(Action::Delete), inline(id));
+                }
+                out.push_str("    }\n");
+            }
+            Some(after) => {
+                let _ = writeln!(out, "{}", self.paint(&format!("  # {} has changed", d.addr), Style::Bold));
+                let _ = writeln!(
+                    out,
+                    "{} resource \"{}\" \"{}\" {{",
+                    self.symbol(Action::Update),
+                    d.rtype,
+                    instance_label(&d.addr)
+                );
+                out.push_str(&self.render_attrs(&d.rtype, Action::Update, Some(&d.before), Some(after), &[]));
+                out.push_str("    }\n");
+            }
+        }
+        out
+    }
+
+    fn render_attrs(
+        &self,
+        rtype: &str,
+        action: Action,
+        before: Option<&AttrValues>,
+        after: Option<&AttrValues>,
+        replace_paths: &[String],
+    ) -> String {
+        let mut out = String::new();
+        let schema = resources::resource_type(rtype).map(|r| r.schema());
+        let mut names: Vec<&String> = before.into_iter().chain(after).flat_map(|m| m.keys()).collect();
+        names.sort();
+        names.dedup();
+        // `tags_all` mirrors `tags` plus defaults; show it only when it is the
+        // only place a change is visible.
+        let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+        let null = Value::Null;
+        let mut hidden = 0;
+        for name in names {
+            let b = before.and_then(|m| m.get(name.as_str())).unwrap_or(&null);
+            let a = after.and_then(|m| m.get(name.as_str())).unwrap_or(&null);
+            let kind = schema
+                .and_then(|s| kinds(s).into_iter().find(|(n, _)| *n == name.as_str()).map(|(_, k)| k))
+                .unwrap_or(Kind::Attr(Ty::String));
+            let is_json = matches!(kind, Kind::Attr(Ty::Json));
+            let forces = if replace_paths.iter().any(|p| p == name) {
+                format!(" {}", self.paint("# forces replacement", Style::Remove))
+            } else {
+                String::new()
+            };
+            match action {
+                Action::Create => {
+                    if a.is_null() {
+                        continue;
+                    }
+                    let _ = writeln!(
+                        out,
+                        "{}     {name:width$} = {}",
+                        self.symbol(Action::Create),
+                        self.value(a, is_json, 8)
+                    );
+                }
+                Action::Delete => {
+                    if b.is_null() {
+                        continue;
+                    }
+                    let _ = writeln!(
+                        out,
+                        "{}     {name:width$} = {} -> null",
+                        self.symbol(Action::Delete),
+                        self.value(b, is_json, 8)
+                    );
+                }
+                _ => {
+                    let same = state_comparable(kind, b) == state_comparable(kind, a)
+                        || (b.is_sensitive() && a.is_sensitive() && same_sensitive(b, a));
+                    if same || (a.is_null() && b.is_null()) {
+                        if name == "id" || name == "name" || name == "bucket" {
+                            let _ = writeln!(out, "         {name:width$} = {}", inline(b));
+                        } else {
+                            hidden += 1;
+                        }
+                        continue;
+                    }
+                    if a.is_unknown() && !b.is_null() && !b.is_sensitive() && action == Action::NoOp {
+                        continue;
+                    }
+                    if is_json && b.is_known() && a.is_known() && !a.is_sensitive() && !b.is_sensitive() {
+                        let _ =
+                            writeln!(out, "{}     {name:width$} = jsonencode({forces}", self.symbol(Action::Update));
+                        out.push_str(&self.json_diff(b, a));
+                        let _ = writeln!(out, "          )");
+                        continue;
+                    }
+                    let (sym, text) = if b.is_null() {
+                        (Action::Create, self.value(a, is_json, 8))
+                    } else if a.is_null() {
+                        (Action::Delete, format!("{} -> null", self.value(b, is_json, 8)))
+                    } else {
+                        (Action::Update, format!("{} -> {}", self.value(b, is_json, 8), self.value(a, is_json, 8)))
+                    };
+                    let _ = writeln!(out, "{}     {name:width$} = {text}{forces}", self.symbol(sym));
+                }
+            }
+        }
+        if hidden > 0 {
+            let note = format!("        # ({hidden} unchanged attribute{} hidden)", if hidden == 1 { "" } else { "s" });
+            let _ = writeln!(out, "{}", self.paint(&note, Style::Dim));
+        }
+        out
+    }
+
+    /// A value for display, multi-line for JSON documents and collections.
+    fn value(&self, v: &Value, is_json: bool, indent: usize) -> String {
+        if v.is_sensitive() {
+            return "(sensitive value)".to_string();
+        }
+        if is_json {
+            if let Some(doc) = v.as_str().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()) {
+                let pretty = serde_json::to_string_pretty(&canonical(&doc)).unwrap_or_default();
+                let pad = " ".repeat(indent + 4);
+                let body: Vec<String> = pretty.lines().map(|l| format!("{pad}{l}")).collect();
+                return format!("jsonencode(\n{}\n{})", body.join("\n"), " ".repeat(indent + 2));
+            }
+        }
+        multiline(v, indent + 2)
+    }
+
+    fn json_diff(&self, before: &Value, after: &Value) -> String {
+        let pretty = |v: &Value| {
+            v.as_str()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                .map(|d| serde_json::to_string_pretty(&canonical(&d)).unwrap_or_default())
+                .unwrap_or_else(|| v.to_string())
+        };
+        let (old, new) = (pretty(before), pretty(after));
+        let diff = TextDiff::from_lines(&old, &new);
+        let mut out = String::new();
+        for change in diff.iter_all_changes() {
+            let line = change.value().trim_end_matches('\n');
+            let rendered = match change.tag() {
+                ChangeTag::Equal => format!("                {line}"),
+                ChangeTag::Delete => format!("              {} {line}", self.paint("-", Style::Remove)),
+                ChangeTag::Insert => format!("              {} {line}", self.paint("+", Style::Add)),
+            };
+            out.push_str(&rendered);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn same_sensitive(a: &Value, b: &Value) -> bool {
+    a.peel() == b.peel()
+}
+
+fn instance_label(addr: &crate::addr::InstanceAddr) -> String {
+    format!("{}{}", addr.resource.name, addr.key).replace('"', "\\\"")
+}
+
+/// A one-line rendering.
+pub fn inline(v: &Value) -> String {
+    v.to_string()
+}
+
+/// Lists and maps on several lines, as Terraform prints them.
+fn multiline(v: &Value, indent: usize) -> String {
+    let pad = " ".repeat(indent + 4);
+    let close = " ".repeat(indent + 2);
+    match v {
+        Value::List(items) if !items.is_empty() && items.iter().any(|i| matches!(i, Value::Map(_))) => {
+            let body: Vec<String> = items.iter().map(|i| format!("{pad}{},", multiline(i, indent + 4))).collect();
+            format!("[\n{}\n{close}]", body.join("\n"))
+        }
+        Value::List(items) if items.len() > 1 => {
+            let body: Vec<String> = items.iter().map(|i| format!("{pad}{},", inline(i))).collect();
+            format!("[\n{}\n{close}]", body.join("\n"))
+        }
+        Value::Map(map) if !map.is_empty() => {
+            let width = map.keys().map(|k| k.len()).max().unwrap_or(0);
+            let body: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{pad}{:width$} = {}", quote_key(k), multiline(v, indent + 4)))
+                .collect();
+            format!("{{\n{}\n{close}}}", body.join("\n"))
+        }
+        other => inline(other),
+    }
+}
+
+fn quote_key(k: &str) -> String {
+    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !k.is_empty() {
+        k.to_string()
+    } else {
+        serde_json::Value::String(k.to_string()).to_string()
+    }
+}
