@@ -1,1 +1,10 @@
+//! gantry's integration tests: ONE test binary (each extra binary would link
+//! the AWS SDK again), one module per feature. They drive the real `gantry`
+//! binary against a real moto emulator on 127.0.0.1; see `support`.
 
+mod support;
+
+mod bad_input;
+mod lifecycle;
+mod secrets;
+mod smoke;

@@ -1,0 +1,3 @@
+# Local development against the moto emulator (scripts/moto.sh).
+region = "us-east-1"
+env    = "local"

@@ -1,0 +1,125 @@
+//! A secret given through the environment never reaches state, plans (text
+//! or JSON), logs or errors; changing it is still detected.
+
+use std::path::Path;
+
+use crate::support::{aws, block_on, Gantry};
+
+const CANARY: &str = "canary-7f3a9c1e-do-not-print";
+
+fn run(g: &Gantry, stack: &Path, secret: &str, args: &[&str]) -> std::process::Output {
+    g.cmd(args)
+        .arg("-s")
+        .arg(stack)
+        .args(["-e", "test", "-var", &g.prefix_var(), "-vv"])
+        .env("TF_VAR_secret", secret)
+        .output()
+        .expect("running gantry")
+}
+
+fn assert_clean(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(!text.contains(CANARY), "the secret leaked into {what}:\n{text}");
+}
+
+fn assert_state_clean(g: &Gantry) {
+    for entry in walk(&g.state_dir()) {
+        assert_clean(&entry.display().to_string(), &std::fs::read(&entry).unwrap());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn secret_never_leaves_memory_and_changes_are_detected() {
+    let g = Gantry::new();
+    let stack = g.fixture("basic");
+
+    for args in [&["plan"][..], &["plan", "--json"][..], &["apply", "--auto-approve"][..]] {
+        let out = run(&g, &stack, CANARY, args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert_clean(&format!("stdout of {args:?}"), &out.stdout);
+        assert_clean(&format!("stderr of {args:?}"), &out.stderr);
+    }
+    assert_state_clean(&g);
+    // It did reach AWS, where it belongs.
+    let name = format!("/{}/SECRET", g.prefix());
+    let stored = block_on(aws().ssm.get_parameter().name(&name).with_decryption(true).send()).unwrap();
+    assert_eq!(stored.parameter().and_then(|p| p.value()), Some(CANARY));
+    let state = std::fs::read_to_string(g.state_dir().join("basic/test.json")).unwrap();
+    assert!(state.contains("hmac-sha256:"), "state keeps a keyed hash of the secret");
+
+    // Same secret: no changes. New secret: an update, shown without values.
+    let out = run(&g, &stack, CANARY, &["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let rotated = format!("{CANARY}-rotated");
+    let out = g
+        .cmd(["plan", "--detailed-exitcode", "-s"])
+        .arg(&stack)
+        .args(["-e", "test", "-var", &g.prefix_var()])
+        .env("TF_VAR_secret", &rotated)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("aws_ssm_parameter.secret will be updated in-place"), "{text}");
+    assert!(text.contains("(sensitive value)"), "{text}");
+    assert_clean("plan after rotation", &out.stdout);
+
+    let out = run(&g, &stack, CANARY, &["destroy", "--auto-approve"]);
+    assert!(out.status.success());
+    assert_clean("destroy output", &out.stdout);
+    assert_clean("destroy log", &out.stderr);
+    assert_state_clean(&g);
+}
+
+#[test]
+fn invalid_secret_is_reported_without_its_value() {
+    let g = Gantry::offline();
+    g.write(
+        "s/main.tf",
+        r#"variable "token" {
+  type      = number
+  sensitive = true
+}
+"#,
+    );
+    let out = g.cmd(["plan", "-s", "s"]).env("TF_VAR_token", CANARY).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Invalid value for variable \"token\""), "{err}");
+    assert_clean("the error", &out.stderr);
+}
+
+#[test]
+fn sensitive_value_in_a_plain_output_is_refused() {
+    let g = Gantry::offline();
+    g.write(
+        "s/main.tf",
+        r#"variable "token" {
+  type      = string
+  sensitive = true
+}
+
+output "leak" {
+  value = "token=${var.token}"
+}
+"#,
+    );
+    let out = g.cmd(["plan", "-s", "s"]).env("TF_VAR_token", CANARY).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Output \"leak\" refers to sensitive values"), "{err}");
+    assert_clean("the error", &out.stderr);
+}
