@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod crash;
 mod lifecycle;
 mod secrets;
 mod smoke;

@@ -29,6 +29,11 @@ pub fn kinds(schema: &Schema) -> Vec<(&'static str, Kind<'_>)> {
         .collect()
 }
 
+/// Kinds of the attributes of a nested block.
+pub fn block_kinds(block: &BlockSchema) -> Vec<(&'static str, Kind<'_>)> {
+    block.attrs.iter().map(|a| (a.name, Kind::Attr(a.ty))).collect()
+}
+
 /// Marker for an unknown value: never equal to anything known.
 fn unknown_marker() -> J {
     J::String("\u{0}(known after apply)".into())

@@ -172,7 +172,7 @@ impl TextRenderer {
                     instance_label(&d.addr)
                 );
                 if let Some(id) = d.before.get("id") {
-                    let _ = writeln!(out, "{}     id = {}", self.symbol(Action::Delete), inline(id));
+                    let _ = writeln!(out, "      {} id = {}", self.mark(Action::Delete), inline(id));
                 }
                 out.push_str("    }\n");
             }
@@ -201,87 +201,143 @@ impl TextRenderer {
         replace_paths: &[String],
     ) -> String {
         let mut out = String::new();
-        let schema = resources::resource_type(rtype).map(|r| r.schema());
-        let mut names: Vec<&String> = before.into_iter().chain(after).flat_map(|m| m.keys()).collect();
-        names.sort();
-        names.dedup();
-        // `tags_all` mirrors `tags` plus defaults; show it only when it is the
-        // only place a change is visible.
-        let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+        let Some(schema) = resources::resource_type(rtype).map(|r| r.schema()) else { return out };
+        let mut kinds = kinds(schema);
+        kinds.sort_by_key(|(name, _)| *name);
+        self.render_body(&mut out, 1, &kinds, action, before, after, replace_paths);
+        out
+    }
+
+    /// Attribute lines at nesting `level` (1 = inside the resource block).
+    #[allow(clippy::too_many_arguments)]
+    fn render_body(
+        &self,
+        out: &mut String,
+        level: usize,
+        kinds: &[(&str, Kind<'_>)],
+        action: Action,
+        before: Option<&AttrValues>,
+        after: Option<&AttrValues>,
+        replace_paths: &[String],
+    ) {
         let null = Value::Null;
-        let mut hidden = 0;
-        for name in names {
-            let b = before.and_then(|m| m.get(name.as_str())).unwrap_or(&null);
-            let a = after.and_then(|m| m.get(name.as_str())).unwrap_or(&null);
-            let kind = schema
-                .and_then(|s| kinds(s).into_iter().find(|(n, _)| *n == name.as_str()).map(|(_, k)| k))
-                .unwrap_or(Kind::Attr(Ty::String));
-            let is_json = matches!(kind, Kind::Attr(Ty::Json));
-            let forces = if replace_paths.iter().any(|p| p == name) {
-                format!(" {}", self.paint("# forces replacement", Style::Remove))
-            } else {
-                String::new()
-            };
-            match action {
-                Action::Create => {
-                    if a.is_null() {
-                        continue;
-                    }
-                    let _ = writeln!(
-                        out,
-                        "{}     {name:width$} = {}",
-                        self.symbol(Action::Create),
-                        self.value(a, is_json, 8)
-                    );
+        let indent = " ".repeat(4 * level + 2);
+        let shown = |name: &str| {
+            let b = before.and_then(|m| m.get(name)).unwrap_or(&null);
+            let a = after.and_then(|m| m.get(name)).unwrap_or(&null);
+            !(is_empty(b) && is_empty(a))
+        };
+        let width = kinds
+            .iter()
+            .filter(|(n, k)| matches!(k, Kind::Attr(_)) && shown(n))
+            .map(|(n, _)| n.len())
+            .max()
+            .unwrap_or(0);
+        let mut hidden_attrs = 0;
+        let mut hidden_blocks = 0;
+        // Attributes first, then nested blocks, as Terraform prints them.
+        for pass_blocks in [false, true] {
+            for (name, kind) in kinds {
+                let is_block = matches!(kind, Kind::Block(_));
+                if is_block != pass_blocks || !shown(name) {
+                    continue;
                 }
-                Action::Delete => {
-                    if b.is_null() {
-                        continue;
-                    }
-                    let _ = writeln!(
-                        out,
-                        "{}     {name:width$} = {} -> null",
-                        self.symbol(Action::Delete),
-                        self.value(b, is_json, 8)
-                    );
-                }
-                _ => {
-                    let same = state_comparable(kind, b) == state_comparable(kind, a)
-                        || (b.is_sensitive() && a.is_sensitive() && same_sensitive(b, a));
-                    if same || (a.is_null() && b.is_null()) {
-                        if name == "id" || name == "name" || name == "bucket" {
-                            let _ = writeln!(out, "         {name:width$} = {}", inline(b));
-                        } else {
-                            hidden += 1;
+                let b = before.and_then(|m| m.get(*name)).unwrap_or(&null);
+                let a = after.and_then(|m| m.get(*name)).unwrap_or(&null);
+                let forces = if replace_paths.iter().any(|p| p == name) {
+                    format!(" {}", self.paint("# forces replacement", Style::Remove))
+                } else {
+                    String::new()
+                };
+                let line_action = match action {
+                    Action::Create | Action::Delete => action,
+                    _ => {
+                        let same = state_comparable(*kind, b) == state_comparable(*kind, a)
+                            || (b.is_sensitive() && a.is_sensitive() && same_sensitive(b, a));
+                        if same {
+                            if !is_block && (*name == "id" || *name == "name" || *name == "bucket") {
+                                let _ = writeln!(out, "{indent}  {name:width$} = {}", inline(b));
+                            } else if is_block {
+                                hidden_blocks += 1;
+                            } else {
+                                hidden_attrs += 1;
+                            }
+                            continue;
                         }
-                        continue;
+                        if is_empty(b) {
+                            Action::Create
+                        } else if is_empty(a) {
+                            Action::Delete
+                        } else {
+                            Action::Update
+                        }
                     }
-                    if a.is_unknown() && !b.is_null() && !b.is_sensitive() && action == Action::NoOp {
-                        continue;
-                    }
-                    if is_json && b.is_known() && a.is_known() && !a.is_sensitive() && !b.is_sensitive() {
-                        let _ =
-                            writeln!(out, "{}     {name:width$} = jsonencode({forces}", self.symbol(Action::Update));
-                        out.push_str(&self.json_diff(b, a));
-                        let _ = writeln!(out, "          )");
-                        continue;
-                    }
-                    let (sym, text) = if b.is_null() {
-                        (Action::Create, self.value(a, is_json, 8))
-                    } else if a.is_null() {
-                        (Action::Delete, format!("{} -> null", self.value(b, is_json, 8)))
-                    } else {
-                        (Action::Update, format!("{} -> {}", self.value(b, is_json, 8), self.value(a, is_json, 8)))
+                };
+                if let Kind::Block(block) = kind {
+                    let mut nested = crate::plan::compare::block_kinds(block);
+                    nested.sort_by_key(|(name, _)| *name);
+                    let items = |v: &Value| match v {
+                        Value::List(items) => items.clone(),
+                        _ => Vec::new(),
                     };
-                    let _ = writeln!(out, "{}     {name:width$} = {text}{forces}", self.symbol(sym));
+                    // A changed block shows the old version removed and the new one added.
+                    let parts: Vec<(Action, Value)> = match line_action {
+                        Action::Create => items(a).into_iter().map(|v| (Action::Create, v)).collect(),
+                        Action::Delete => items(b).into_iter().map(|v| (Action::Delete, v)).collect(),
+                        _ => items(b)
+                            .into_iter()
+                            .map(|v| (Action::Delete, v))
+                            .chain(items(a).into_iter().map(|v| (Action::Create, v)))
+                            .collect(),
+                    };
+                    for (item_action, item) in parts {
+                        let Value::Map(map) = &item else { continue };
+                        let _ = writeln!(out, "{indent}{} {name} {{{forces}", self.mark(item_action));
+                        let (nb, na) = match item_action {
+                            Action::Delete => (Some(map), None),
+                            _ => (None, Some(map)),
+                        };
+                        self.render_body(out, level + 1, &nested, item_action, nb, na, &[]);
+                        let _ = writeln!(out, "{}}}", " ".repeat(4 * level + 4));
+                    }
+                    continue;
                 }
+                let is_json = matches!(kind, Kind::Attr(Ty::Json));
+                let depth = 4 * level + 2;
+                let text = match line_action {
+                    Action::Create => self.value(a, is_json, depth),
+                    Action::Delete => format!("{} -> null", self.value(b, is_json, depth)),
+                    _ if is_json && b.is_known() && a.is_known() && !a.is_sensitive() && !b.is_sensitive() => {
+                        let _ =
+                            writeln!(out, "{indent}{} {name:width$} = jsonencode({forces}", self.mark(Action::Update));
+                        out.push_str(&self.json_diff(b, a, depth + 4));
+                        let _ = writeln!(out, "{}  )", " ".repeat(depth));
+                        continue;
+                    }
+                    _ => format!("{} -> {}", self.value(b, is_json, depth), self.value(a, is_json, depth)),
+                };
+                let _ = writeln!(out, "{indent}{} {name:width$} = {text}{forces}", self.mark(line_action));
             }
         }
-        if hidden > 0 {
-            let note = format!("        # ({hidden} unchanged attribute{} hidden)", if hidden == 1 { "" } else { "s" });
+        let pad = " ".repeat(4 * level + 4);
+        if hidden_attrs > 0 {
+            let note = format!("{pad}# ({hidden_attrs} unchanged attribute{} hidden)", plural(hidden_attrs));
             let _ = writeln!(out, "{}", self.paint(&note, Style::Dim));
         }
-        out
+        if hidden_blocks > 0 {
+            let note = format!("{pad}# ({hidden_blocks} unchanged block{} hidden)", plural(hidden_blocks));
+            let _ = writeln!(out, "{}", self.paint(&note, Style::Dim));
+        }
+    }
+
+    /// The one-character marker of an attribute line.
+    fn mark(&self, action: Action) -> String {
+        match action {
+            Action::Create => self.paint("+", Style::Add),
+            Action::Delete => self.paint("-", Style::Remove),
+            Action::NoOp => " ".to_string(),
+            _ => self.paint("~", Style::Change),
+        }
     }
 
     /// A value for display, multi-line for JSON documents and collections.
@@ -292,15 +348,15 @@ impl TextRenderer {
         if is_json {
             if let Some(doc) = v.as_str().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()) {
                 let pretty = serde_json::to_string_pretty(&canonical(&doc)).unwrap_or_default();
-                let pad = " ".repeat(indent + 4);
+                let pad = " ".repeat(indent + 6);
                 let body: Vec<String> = pretty.lines().map(|l| format!("{pad}{l}")).collect();
                 return format!("jsonencode(\n{}\n{})", body.join("\n"), " ".repeat(indent + 2));
             }
         }
-        multiline(v, indent + 2)
+        multiline(v, indent)
     }
 
-    fn json_diff(&self, before: &Value, after: &Value) -> String {
+    fn json_diff(&self, before: &Value, after: &Value, indent: usize) -> String {
         let pretty = |v: &Value| {
             v.as_str()
                 .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
@@ -313,14 +369,33 @@ impl TextRenderer {
         for change in diff.iter_all_changes() {
             let line = change.value().trim_end_matches('\n');
             let rendered = match change.tag() {
-                ChangeTag::Equal => format!("                {line}"),
-                ChangeTag::Delete => format!("              {} {line}", self.paint("-", Style::Remove)),
-                ChangeTag::Insert => format!("              {} {line}", self.paint("+", Style::Add)),
+                ChangeTag::Equal => format!("{}  {line}", " ".repeat(indent)),
+                ChangeTag::Delete => format!("{}{} {line}", " ".repeat(indent), self.paint("-", Style::Remove)),
+                ChangeTag::Insert => format!("{}{} {line}", " ".repeat(indent), self.paint("+", Style::Add)),
             };
             out.push_str(&rendered);
             out.push('\n');
         }
         out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Null, or an empty string, list or map: nothing to show.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::List(items) => items.is_empty(),
+        Value::Map(map) => map.is_empty(),
+        _ => false,
     }
 }
 

@@ -379,13 +379,30 @@ impl Gantry {
 
     /// The gantry binary with the test environment and no arguments.
     pub fn command(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.std_command())
+    }
+
+    /// `gantry --state-dir <work dir>/state ARGS...` as a plain process, for
+    /// tests that must run it in the background (and kill it).
+    pub fn spawn<I, S>(&self, args: I) -> std::process::Child
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.std_command();
+        cmd.arg("--state-dir").arg(self.state_dir()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.spawn().expect("spawning gantry")
+    }
+
+    /// The environment every gantry command of a test gets.
+    pub fn std_command(&self) -> Command {
         let endpoint = match &self.endpoint {
             Endpoint::Shared => moto().endpoint(),
             Endpoint::Url(url) => url.clone(),
         };
         // CARGO_BIN_EXE_ is what assert_cmd's `cargo_bin` resolves, known at
         // compile time.
-        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_gantry"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gantry"));
         cmd.current_dir(self.dir.path());
         // Nothing from the developer's or CI's environment may steer gantry:
         // no profile, no other endpoint, no credentials, no stack variables,

@@ -1,0 +1,166 @@
+//! Killing an apply at any point leaves a readable state, and the next apply
+//! converges with no duplicate and no orphan. Ctrl-C stops starting new work,
+//! finishes what is in flight, saves and exits non-zero.
+
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use crate::support::{aws, block_on, Gantry};
+
+const STACK: &str = r#"variable "prefix" {
+  type = string
+}
+
+variable "n" {
+  type = number
+}
+
+resource "aws_ssm_parameter" "p" {
+  count          = var.n
+  name           = "/${var.prefix}/p${count.index}"
+  type           = "String"
+  insecure_value = "value ${count.index}"
+}
+"#;
+
+const N: usize = 40;
+
+fn apply_args(g: &Gantry) -> Vec<String> {
+    ["apply", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}"), "--parallelism", "1"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Resources recorded in the state file, read the way a second process would.
+fn recorded(state: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(state).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).expect("state must always be readable JSON");
+    Some(json["resources"].as_array().map(Vec::len).unwrap_or(0))
+}
+
+/// Waits until the running apply has recorded at least `n` resources.
+fn wait_for_progress(child: &mut Child, state: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if recorded(state).is_some_and(|k| k >= n) {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("apply ended ({status}) before it was interrupted");
+        }
+        assert!(Instant::now() < deadline, "apply made no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Names of the parameters under the test's prefix that exist in AWS.
+fn live_parameters(prefix: &str) -> Vec<String> {
+    use aws_sdk_ssm::types::ParameterStringFilter;
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let filter = ParameterStringFilter::builder()
+            .key("Name")
+            .option("BeginsWith")
+            .values(format!("/{prefix}/"))
+            .build()
+            .unwrap();
+        let page =
+            block_on(aws().ssm.describe_parameters().parameter_filters(filter).set_next_token(token).send()).unwrap();
+        names.extend(page.parameters().iter().filter_map(|p| p.name().map(str::to_string)));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    names
+}
+
+fn converge_and_check(g: &Gantry) {
+    g.cmd(apply_args(g)).assert().success();
+    let state = g.state_dir().join("s/default.json");
+    assert_eq!(recorded(&state), Some(N), "every parameter is in state once");
+    let live = live_parameters(g.prefix());
+    assert_eq!(live.len(), N, "no duplicate, none missing: {live:?}");
+    g.cmd(["plan", "--detailed-exitcode", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}")])
+        .assert()
+        .code(0);
+    g.cmd(["destroy", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}")])
+        .assert()
+        .success();
+    assert!(live_parameters(g.prefix()).is_empty(), "destroy leaves nothing behind");
+}
+
+#[test]
+fn sigkill_mid_apply_then_apply_converges() {
+    let g = Gantry::new();
+    g.write("s/main.tf", STACK);
+    let state = g.state_dir().join("s/default.json");
+    let mut child = g.spawn(apply_args(&g));
+    wait_for_progress(&mut child, &state, 5);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let k = recorded(&state).expect("state exists after the kill");
+    assert!((5..N).contains(&k), "killed mid-way: {k} of {N} recorded");
+
+    // The killed run's lock is still there: the next run is told who held it
+    // and how to clear it.
+    let lock = g.state_dir().join("s/default.json.lock");
+    assert!(lock.exists());
+    let out = g.cmd(apply_args(&g)).assert().code(1).stderr(predicate::str::contains("state is locked by"));
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("no longer running"), "{stderr}");
+    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    let id = info["ID"].as_str().unwrap().to_string();
+    g.cmd(["force-unlock", "-s", "s", &id]).assert().success();
+
+    converge_and_check(&g);
+}
+
+#[test]
+fn ctrl_c_finishes_in_flight_work_saves_and_exits_nonzero() {
+    let g = Gantry::new();
+    g.write("s/main.tf", STACK);
+    let state = g.state_dir().join("s/default.json");
+    let mut child = g.spawn(apply_args(&g));
+    wait_for_progress(&mut child, &state, 3);
+    // SAFETY: signalling a child we spawned, by its PID.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Interrupt received"), "{stderr}");
+    let k = recorded(&state).unwrap();
+    assert!(k < N, "stopped before the end: {k}");
+    // Everything created so far is recorded: nothing is in flight any more.
+    assert_eq!(live_parameters(g.prefix()).len(), k);
+    assert!(!g.state_dir().join("s/default.json.lock").exists(), "lock released");
+    converge_and_check(&g);
+}
+
+#[test]
+fn a_second_apply_fails_fast_naming_the_holder() {
+    let g = Gantry::new();
+    g.write("s/main.tf", STACK);
+    let state = g.state_dir().join("s/default.json");
+    let mut first = g.spawn(apply_args(&g));
+    wait_for_progress(&mut first, &state, 1);
+    // Had it waited for the lock, it would have succeeded once the first
+    // finished: exit 1 while the first still runs means it failed fast.
+    g.cmd(apply_args(&g))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("state is locked by"))
+        .stderr(predicate::str::contains("operation apply"))
+        .stderr(predicate::str::contains(format!("pid {}", first.id())));
+    let out = first.wait_with_output().unwrap();
+    assert!(out.status.success(), "the first apply is undisturbed: {}", String::from_utf8_lossy(&out.stderr));
+    converge_and_check(&g);
+}
