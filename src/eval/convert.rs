@@ -17,6 +17,17 @@ pub(crate) fn split_mark(v: Value) -> (Value, bool) {
     }
 }
 
+/// A sensitive map is treated as a map of sensitive values: its keys stay
+/// usable (`keys()`, `length()`, `for` keys, `for_each = keys(var.secrets)`)
+/// while every value stays marked. Other values only lose their outer mark
+/// into the returned flag.
+pub(crate) fn split_mark_keeping_keys(v: Value) -> (Value, bool) {
+    match split_mark(v) {
+        (Value::Map(map), true) => (Value::Map(map.into_iter().map(|(k, v)| (k, v.mark_sensitive())).collect()), false),
+        other => other,
+    }
+}
+
 /// Parses a string as Terraform converts strings to numbers: decimal
 /// notation with an optional sign, fraction and exponent. Rust's own float
 /// parser also accepts `inf` and `NaN`, which Terraform rejects.
@@ -61,6 +72,13 @@ pub(crate) fn parse_number(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
+/// The value's type with its article, for messages: "a string", "an object".
+pub(crate) fn a_type(v: &Value) -> String {
+    let name = v.type_name();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {name}")
+}
+
 /// A number, or a string holding one.
 pub(crate) fn to_number(v: &Value) -> Result<f64, String> {
     match v.peel() {
@@ -69,7 +87,7 @@ pub(crate) fn to_number(v: &Value) -> Result<f64, String> {
             parse_number(s).ok_or_else(|| "a number is required; this string does not contain a number".to_string())
         }
         Value::Null => Err("a number is required, but the value is null".to_string()),
-        other => Err(format!("a number is required, but the value is a {}", other.type_name())),
+        other => Err(format!("a number is required, but the value is {}", a_type(other))),
     }
 }
 
@@ -83,7 +101,7 @@ pub(crate) fn to_bool(v: &Value) -> Result<bool, String> {
             _ => Err("a bool is required; this string is neither \"true\" nor \"false\"".to_string()),
         },
         Value::Null => Err("a bool is required, but the value is null".to_string()),
-        other => Err(format!("a bool is required, but the value is a {}", other.type_name())),
+        other => Err(format!("a bool is required, but the value is {}", a_type(other))),
     }
 }
 
@@ -94,7 +112,7 @@ pub(crate) fn to_string(v: &Value) -> Result<String, String> {
         Value::Number(n) => Ok(format_number(*n)),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Null => Err("a string is required, but the value is null".to_string()),
-        other => Err(format!("a string is required, but the value is a {}", other.type_name())),
+        other => Err(format!("a string is required, but the value is {}", a_type(other))),
     }
 }
 
@@ -160,6 +178,16 @@ mod tests {
         let (inner, was) = split_mark(v);
         assert!(was);
         assert!(inner.is_sensitive());
+    }
+
+    #[test]
+    fn sensitive_maps_keep_their_keys() {
+        let m = Value::Map([("k".to_string(), Value::string("v"))].into()).mark_sensitive();
+        let (open, marked) = split_mark_keeping_keys(m);
+        assert!(!marked);
+        assert_eq!(open, Value::Map([("k".to_string(), Value::string("v").mark_sensitive())].into()));
+        let (_, marked) = split_mark_keeping_keys(Value::List(vec![]).mark_sensitive());
+        assert!(marked);
     }
 
     #[test]

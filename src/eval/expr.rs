@@ -10,15 +10,21 @@ use hcl_edit::expr::{
 };
 use hcl_edit::{Decorated, Span};
 
-use super::convert::{equal, split_mark, to_bool, to_number, to_string};
-use super::{EvalError, Scope};
-use crate::addr::ResourceAddr;
+use super::convert::{equal, split_mark, split_mark_keeping_keys, to_bool, to_number, to_string};
+use super::{EvalError, Reference, Scope};
+use crate::addr::{Mode, ResourceAddr};
 use crate::value::Value;
 
 /// Deepest nesting of expressions evaluated at once. hcl-edit already caps
 /// parser nesting at 64 and operator chains at 128; this bound is what keeps
 /// the evaluator's own recursion off the end of the stack whatever the input.
 const MAX_DEPTH: usize = 400;
+
+/// Most evaluation steps one top-level expression may take. Nested `for`
+/// expressions multiply (three nested loops over `range(1024)` are a
+/// billion steps); this turns such input into an error instead of a hang.
+/// Real configurations stay orders of magnitude below it.
+const MAX_STEPS: usize = 2_000_000;
 
 /// A byte range in the source, when the parser recorded one.
 pub(crate) type SpanRange = Option<Range<usize>>;
@@ -42,17 +48,29 @@ pub(crate) struct Evaluator<'s> {
     /// it, never the stack's `var`, `local` or resources.
     template_vars: Option<BTreeMap<String, Value>>,
     depth: usize,
+    steps: usize,
 }
 
 impl<'s> Evaluator<'s> {
     pub(crate) fn new(scope: &'s dyn Scope) -> Self {
-        Evaluator { scope, bindings: Vec::new(), template_vars: None, depth: 0 }
+        Evaluator { scope, bindings: Vec::new(), template_vars: None, depth: 0, steps: 0 }
     }
 
     /// An evaluator for a `templatefile` template, nested in `self` so that
-    /// its depth counts against the same bound.
+    /// its depth and steps count against the same bounds (see [`Self::absorb`]).
     pub(crate) fn for_template(&self, vars: BTreeMap<String, Value>) -> Evaluator<'s> {
-        Evaluator { scope: self.scope, bindings: Vec::new(), template_vars: Some(vars), depth: self.depth }
+        Evaluator {
+            scope: self.scope,
+            bindings: Vec::new(),
+            template_vars: Some(vars),
+            depth: self.depth,
+            steps: self.steps,
+        }
+    }
+
+    /// Takes over the steps a nested template evaluator spent.
+    pub(crate) fn absorb(&mut self, nested: &Evaluator<'_>) {
+        self.steps = self.steps.max(nested.steps);
     }
 
     pub(crate) fn bound_names(&self) -> Vec<String> {
@@ -66,6 +84,13 @@ impl<'s> Evaluator<'s> {
     pub(crate) fn eval(&mut self, expr: &Expression) -> Result<Value, EvalError> {
         if self.depth >= MAX_DEPTH {
             return Err(error("Expression too complex: nesting is too deep to evaluate", expr.span()));
+        }
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(error(
+                format!("Expression too expensive: evaluating it takes more than {MAX_STEPS} steps; check for nested 'for' expressions over large collections"),
+                expr.span(),
+            ));
         }
         self.depth += 1;
         let result = self.eval_inner(expr);
@@ -109,19 +134,22 @@ impl<'s> Evaluator<'s> {
         let mut sensitive = false;
         for (key, value) in object.iter() {
             let key = match key {
-                ObjectKey::Ident(ident) => ident.value().to_string(),
+                ObjectKey::Ident(ident) => Some(ident.value().to_string()),
                 ObjectKey::Expression(e) => {
                     let (k, marked) = split_mark(self.eval(e)?);
                     sensitive |= marked;
                     if k.is_unknown() {
                         unknown = true;
-                        continue;
+                        None
+                    } else {
+                        Some(to_string(&k).map_err(|m| error(format!("Invalid object key: {m}."), e.span()))?)
                     }
-                    to_string(&k).map_err(|m| error(format!("Invalid object key: {m}."), e.span()))?
                 }
             };
             let value = self.eval(value.expr())?;
-            map.insert(key, value);
+            if let Some(key) = key {
+                map.insert(key, value);
+            }
         }
         // An unknown key leaves the object's shape unknown; the other values
         // were still evaluated so that their errors surface now.
@@ -196,22 +224,21 @@ impl<'s> Evaluator<'s> {
             "var" => {
                 let n = attr(0).ok_or_else(|| missing_attr("\"var\""))?;
                 let v = self.scope.variable(n).ok_or_else(|| {
-                    error(format!("Reference to undeclared input variable: an input variable with the name \"{n}\" has not been declared"), span_to(0))
+                    error(undeclared(&Reference::Variable(n.to_string())), span_to(0))
                 })?;
                 Ok((v, 1))
             }
             "local" => {
                 let n = attr(0).ok_or_else(|| missing_attr("\"local\""))?;
                 let v = self.scope.local(n).ok_or_else(|| {
-                    error(format!("Reference to undeclared local value: a local value with the name \"{n}\" has not been declared"), span_to(0))
+                    error(undeclared(&Reference::Local(n.to_string())), span_to(0))
                 })?;
                 Ok((v, 1))
             }
             "count" => match attr(0) {
                 Some("index") => {
-                    let v = self.scope.count_index().ok_or_else(|| {
-                        error("Reference to \"count\" in non-counted context: \"count.index\" is only available in resources that set \"count\"", span_to(0))
-                    })?;
+                    let v = self.scope.count_index();
+                    let v = v.ok_or_else(|| error(undeclared(&Reference::CountIndex), span_to(0)))?;
                     Ok((v, 1))
                 }
                 Some(other) => Err(error(
@@ -228,9 +255,7 @@ impl<'s> Evaluator<'s> {
                         span_to(0),
                     ));
                 }
-                let (key, value) = self.scope.each().ok_or_else(|| {
-                    error("Reference to \"each\" in context without for_each: \"each.key\" and \"each.value\" are only available in resources that set \"for_each\"", span_to(0))
-                })?;
+                let (key, value) = self.scope.each().ok_or_else(|| error(undeclared(&Reference::Each), span_to(0)))?;
                 Ok((if which == "key" { key } else { value }, 1))
             }
             "path" => match attr(0) {
@@ -247,7 +272,7 @@ impl<'s> Evaluator<'s> {
                 (Some(t), Some(n)) => {
                     let addr = ResourceAddr::data(t, n);
                     let v = self.scope.resource(&addr).ok_or_else(|| {
-                        error(format!("Reference to undeclared resource: a data resource \"{t}\" \"{n}\" has not been declared"), span_to(1))
+                        error(undeclared(&Reference::Resource(addr.clone())), span_to(1))
                     })?;
                     Ok((v, 2))
                 }
@@ -264,7 +289,7 @@ impl<'s> Evaluator<'s> {
                 Some(n) => {
                     let addr = ResourceAddr::managed(rtype, n);
                     let v = self.scope.resource(&addr).ok_or_else(|| {
-                        error(format!("Reference to undeclared resource: a managed resource \"{rtype}\" \"{n}\" has not been declared"), span_to(0))
+                        error(undeclared(&Reference::Resource(addr.clone())), span_to(0))
                     })?;
                     Ok((v, 1))
                 }
@@ -388,7 +413,11 @@ impl<'s> Evaluator<'s> {
         let (lhs, lmark) = self.eval(&op.lhs_expr)?.unmark();
         let (rhs, rmark) = self.eval(&op.rhs_expr)?.unmark();
         let marked = lmark || rmark;
-        if !lhs.is_known() || !rhs.is_known() {
+        let is_eq = matches!(operator, BinaryOperator::Eq | BinaryOperator::NotEq);
+        // `x == null` is decided as soon as x itself is known to be (or not
+        // be) null, even when parts inside x are still unknown.
+        let null_test = is_eq && (lhs.is_null() || rhs.is_null()) && !lhs.is_unknown() && !rhs.is_unknown();
+        if !null_test && (!lhs.is_known() || !rhs.is_known()) {
             return Ok(Value::Unknown.marked_if(marked));
         }
         let result = match operator {
@@ -438,7 +467,7 @@ impl<'s> Evaluator<'s> {
 
     fn eval_for(&mut self, f: &ForExpr) -> Result<Value, EvalError> {
         let collection_expr = &f.intro.collection_expr;
-        let (collection, marked) = split_mark(self.eval(collection_expr)?);
+        let (collection, marked) = split_mark_keeping_keys(self.eval(collection_expr)?);
         let Some(pairs) = iteration_items(collection, collection_expr.span(), "a 'for' expression")? else {
             return Ok(Value::Unknown.marked_if(marked));
         };
@@ -587,6 +616,22 @@ fn arithmetic(op: BinaryOperator, a: f64, b: f64) -> Result<Value, String> {
         Ok(Value::Number(result))
     } else {
         Err("Arithmetic overflow: the result is too large to represent as a number".to_string())
+    }
+}
+
+/// The message for a reference that the scope cannot resolve, shared with
+/// the static check of `try` and `can`.
+pub(crate) fn undeclared(reference: &Reference) -> String {
+    match reference {
+        Reference::Variable(n) => format!("Reference to undeclared input variable \"{n}\": declare it with a variable \"{n}\" block"),
+        Reference::Local(n) => format!("Reference to undeclared local value \"{n}\": declare it in a locals block"),
+        Reference::Resource(addr) => {
+            let kind = if addr.mode == Mode::Data { "data" } else { "managed" };
+            format!("Reference to undeclared resource \"{addr}\": a {kind} resource \"{}\" \"{}\" has not been declared", addr.rtype, addr.name)
+        }
+        Reference::CountIndex => "Reference to \"count\" in non-counted context: \"count.index\" is only available in resources that set \"count\"".to_string(),
+        Reference::Each => "Reference to \"each\" in context without for_each: \"each.key\" and \"each.value\" are only available in resources that set \"for_each\"".to_string(),
+        Reference::Path => "Reference to \"path\" is not available here".to_string(),
     }
 }
 

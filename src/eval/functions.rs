@@ -16,7 +16,10 @@ use hcl_edit::expr::FuncCall;
 use hcl_edit::Span;
 use sha2::{Digest, Sha256};
 
-use super::convert::{equal, parse_number, split_mark, to_bool, to_integer, to_number, to_string, MAX_VALUE_DEPTH};
+use super::convert::{
+    a_type, equal, parse_number, split_mark, split_mark_keeping_keys, to_bool, to_integer, to_number, to_string,
+    MAX_VALUE_DEPTH,
+};
 use super::expr::{error, Evaluator, SpanRange};
 use super::EvalError;
 use crate::value::Value;
@@ -257,7 +260,7 @@ impl Evaluator<'_> {
                     }
                     other => {
                         return Err(error(
-                            format!("Invalid expanding argument value: the expanding argument (indicated by ...) must be a list, not a {}", other.type_name()),
+                            format!("Invalid expanding argument value: the expanding argument (indicated by ...) must be a list, not {}", a_type(&other)),
                             arg.span(),
                         ))
                     }
@@ -321,7 +324,7 @@ fn list_arg(args: &[Value], i: usize) -> Result<&Vec<Value>, FnError> {
     match arg(args, i)?.peel() {
         Value::List(items) => Ok(items),
         Value::Null => Err(FnError::arg(i, "a list is required, but the value is null")),
-        other => Err(FnError::arg(i, format!("a list is required, but the value is a {}", other.type_name()))),
+        other => Err(FnError::arg(i, format!("a list is required, but the value is {}", a_type(other)))),
     }
 }
 
@@ -942,7 +945,7 @@ fn tolist(_: &mut Cx, a: Vec<Value>) -> R {
     let (v, marked) = split_mark(first(a));
     match v {
         Value::List(_) | Value::Null | Value::Unknown => Ok(v.marked_if(marked)),
-        other => Err(FnError::arg(0, format!("cannot convert a {} to a list", other.type_name()))),
+        other => Err(FnError::arg(0, format!("cannot convert {} to a list", a_type(&other)))),
     }
 }
 
@@ -950,7 +953,7 @@ fn tomap(_: &mut Cx, a: Vec<Value>) -> R {
     let (v, marked) = split_mark(first(a));
     match v {
         Value::Map(_) | Value::Null | Value::Unknown => Ok(v.marked_if(marked)),
-        other => Err(FnError::arg(0, format!("cannot convert a {} to a map", other.type_name()))),
+        other => Err(FnError::arg(0, format!("cannot convert {} to a map", a_type(&other)))),
     }
 }
 
@@ -965,7 +968,10 @@ pub(crate) fn make_set(items: Vec<Value>) -> Result<Vec<Value>, String> {
     let all_numbers = items.iter().all(|v| matches!(v.peel(), Value::Number(_)));
     let all_bools = items.iter().all(|v| matches!(v.peel(), Value::Bool(_)));
     let mut items = if !all_numbers && !all_bools && items.iter().all(primitive) {
-        items.iter().map(|v| to_string(v).map(Value::String)).collect::<Result<Vec<_>, _>>()?
+        items
+            .iter()
+            .map(|v| to_string(v).map(|s| Value::String(s).marked_if(v.is_sensitive())))
+            .collect::<Result<Vec<_>, _>>()?
     } else {
         items
     };
@@ -1005,28 +1011,26 @@ fn nonsensitive(_: &mut Cx, a: Vec<Value>) -> R {
 // ---- collections ----
 
 fn length(_: &mut Cx, a: Vec<Value>) -> R {
-    let (v, marked) = split_mark(first(a));
+    let (v, marked) = split_mark_keeping_keys(first(a));
     let n = match v {
         Value::Unknown => return Ok(Value::Unknown.marked_if(marked)),
         Value::String(s) => s.chars().count(),
         Value::List(items) => items.len(),
         Value::Map(map) => map.len(),
         Value::Null => return Err(FnError::arg(0, "argument must not be null")),
-        other => {
-            return Err(FnError::arg(0, format!("a collection or string is required, not a {}", other.type_name())))
-        }
+        other => return Err(FnError::arg(0, format!("a collection or string is required, not {}", a_type(&other)))),
     };
     Ok(Value::Number(n as f64).marked_if(marked))
 }
 
 /// Splits the outer mark of a raw map argument; `Ok(None)` when unknown.
 fn raw_map(v: Value, i: usize) -> Result<(Option<BTreeMap<String, Value>>, bool), FnError> {
-    let (v, marked) = split_mark(v);
+    let (v, marked) = split_mark_keeping_keys(v);
     match v {
         Value::Unknown => Ok((None, marked)),
         Value::Map(m) => Ok((Some(m), marked)),
         Value::Null => Err(FnError::arg(i, "a map is required, but the value is null")),
-        other => Err(FnError::arg(i, format!("a map is required, but the value is a {}", other.type_name()))),
+        other => Err(FnError::arg(i, format!("a map is required, but the value is {}", a_type(&other)))),
     }
 }
 
@@ -1037,7 +1041,7 @@ fn raw_list(v: Value, i: usize) -> Result<(Option<Vec<Value>>, bool), FnError> {
         Value::Unknown => Ok((None, marked)),
         Value::List(l) => Ok((Some(l), marked)),
         Value::Null => Err(FnError::arg(i, "a list is required, but the value is null")),
-        other => Err(FnError::arg(i, format!("a list is required, but the value is a {}", other.type_name()))),
+        other => Err(FnError::arg(i, format!("a list is required, but the value is {}", a_type(&other)))),
     }
 }
 
@@ -1199,7 +1203,7 @@ fn one(_: &mut Cx, a: Vec<Value>) -> R {
         Value::List(items) => {
             Err(FnError::arg(0, format!("must be a list with at most one element, but it has {}", items.len())))
         }
-        other => Err(FnError::arg(0, format!("a list is required, but the value is a {}", other.type_name()))),
+        other => Err(FnError::arg(0, format!("a list is required, but the value is {}", a_type(&other)))),
     }
 }
 
@@ -1244,7 +1248,7 @@ fn zipmap(_: &mut Cx, a: Vec<Value>) -> R {
     let keys = match keys {
         Value::List(keys) if keys.iter().all(|k| !k.is_unknown()) => keys,
         Value::List(_) | Value::Unknown => return Ok(Value::Unknown.marked_if(marked)),
-        other => return Err(FnError::arg(0, format!("a list is required, but the value is a {}", other.type_name()))),
+        other => return Err(FnError::arg(0, format!("a list is required, but the value is {}", a_type(&other)))),
     };
     let Some(values) = values else { return Ok(Value::Unknown.marked_if(marked)) };
     if keys.len() != values.len() {
@@ -1386,7 +1390,9 @@ fn templatefile(cx: &mut Cx, a: Vec<Value>) -> R {
     let template = hcl_edit::parser::parse_template(&text)
         .map_err(|e| FnError::arg(0, format!("the template {shown} is invalid: {e}")))?;
     let mut sub = cx.ev.for_template(vars);
-    let result = sub.eval_template_wrapped(&template).map_err(|e| {
+    let result = sub.eval_template_wrapped(&template);
+    cx.ev.absorb(&sub);
+    let result = result.map_err(|e| {
         let at =
             e.span.as_ref().map(|s| line_col(&text, s.start)).map(|(l, c)| format!(":{l},{c}")).unwrap_or_default();
         FnError::call(format!("error in template {shown}{at}: {}", e.message))

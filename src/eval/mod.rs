@@ -7,6 +7,12 @@
 //! - any operation on a sensitive value yields a sensitive value;
 //! - errors carry the byte span of the offending expression so the caller
 //!   can point at file:line.
+//!
+//! Refinements, as in Terraform: a collection holding an unknown element is
+//! still a known collection (`length([unknown])` is 1); a sensitive map is a
+//! map of sensitive values, so its keys stay usable (`keys`, `length`, `for`
+//! keys); a sensitive list is sensitive as a whole. Error messages never
+//! quote a value that was sensitive.
 
 mod convert;
 mod expr;

@@ -6,7 +6,7 @@ use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::template::{Directive, Element, Template};
 use hcl_edit::{Decorated, Ident, Span};
 
-use super::expr::{error, Evaluator, SpanRange};
+use super::expr::{error, undeclared, Evaluator, SpanRange};
 use super::functions::{is_function, unknown_function_error};
 use super::{EvalError, Reference, SpannedReference};
 use crate::addr::ResourceAddr;
@@ -180,16 +180,16 @@ impl Evaluator<'_> {
         }
         for r in walker.refs {
             let scope = self.scope;
-            let (found, what) = match &r.reference {
-                Reference::Variable(n) => (scope.variable(n).is_some(), format!("Reference to undeclared input variable: an input variable with the name \"{n}\" has not been declared")),
-                Reference::Local(n) => (scope.local(n).is_some(), format!("Reference to undeclared local value: a local value with the name \"{n}\" has not been declared")),
-                Reference::Resource(addr) => (scope.resource(addr).is_some(), format!("Reference to undeclared resource: \"{addr}\" has not been declared")),
-                Reference::CountIndex => (scope.count_index().is_some(), "Reference to \"count\" in non-counted context".to_string()),
-                Reference::Each => (scope.each().is_some(), "Reference to \"each\" in context without for_each".to_string()),
-                Reference::Path => (true, String::new()),
+            let found = match &r.reference {
+                Reference::Variable(n) => scope.variable(n).is_some(),
+                Reference::Local(n) => scope.local(n).is_some(),
+                Reference::Resource(addr) => scope.resource(addr).is_some(),
+                Reference::CountIndex => scope.count_index().is_some(),
+                Reference::Each => scope.each().is_some(),
+                Reference::Path => true,
             };
             if !found {
-                return Err(error(what, r.span));
+                return Err(error(undeclared(&r.reference), r.span));
             }
         }
         Ok(())

@@ -4,7 +4,7 @@
 use hcl_edit::template::{Directive, Element, ForDirective, IfDirective, Template};
 use hcl_edit::Span;
 
-use super::convert::{split_mark, to_bool};
+use super::convert::{split_mark, split_mark_keeping_keys, to_bool};
 use super::expr::{error, iteration_items, Evaluator, SpanRange};
 use super::EvalError;
 use crate::value::{format_number, Value};
@@ -134,7 +134,7 @@ impl Evaluator<'_> {
 
     fn render_for(&mut self, d: &ForDirective, out: &mut Output) -> Result<(), EvalError> {
         let f = &d.for_expr;
-        let (collection, marked) = split_mark(self.eval(&f.collection_expr)?);
+        let (collection, marked) = split_mark_keeping_keys(self.eval(&f.collection_expr)?);
         out.sensitive |= marked;
         let Some(pairs) = iteration_items(collection, f.collection_expr.span(), "a 'for' directive")? else {
             out.unknown = true;

@@ -7,7 +7,7 @@ use std::fmt;
 use hcl_edit::expr::{Expression, FuncCall, ObjectKey};
 use hcl_edit::Span;
 
-use super::convert::{split_mark, to_bool, to_number, to_string, MAX_VALUE_DEPTH};
+use super::convert::{a_type, split_mark, to_bool, to_number, to_string, MAX_VALUE_DEPTH};
 use super::expr::error;
 use super::functions::make_set;
 use super::EvalError;
@@ -207,10 +207,15 @@ impl TypeConstraint {
             },
             TypeConstraint::List(t) | TypeConstraint::Set(t) => {
                 let Value::List(items) = v else {
-                    return fail(format!("a {} is required, but the value is a {}", self.kind(), v.type_name()));
+                    return fail(format!("a {} is required, but the value is {}", self.kind(), a_type(&v)));
                 };
                 let items = convert_items(std::iter::repeat(t.as_ref()), items, depth)?;
                 if let TypeConstraint::Set(_) = self {
+                    // Unknown elements may turn out equal, so the set's size
+                    // is not known yet.
+                    if items.iter().any(|i| !i.is_known()) {
+                        return Ok(Value::Unknown.marked_if(marked));
+                    }
                     Value::List(make_set(items).map_err(|m| (String::new(), m))?)
                 } else {
                     Value::List(items)
@@ -218,7 +223,7 @@ impl TypeConstraint {
             }
             TypeConstraint::Tuple(ts) => {
                 let Value::List(items) = v else {
-                    return fail(format!("a tuple is required, but the value is a {}", v.type_name()));
+                    return fail(format!("a tuple is required, but the value is {}", a_type(&v)));
                 };
                 if items.len() != ts.len() {
                     return fail(format!(
@@ -231,7 +236,7 @@ impl TypeConstraint {
             }
             TypeConstraint::Map(t) => {
                 let Value::Map(map) = v else {
-                    return fail(format!("a map is required, but the value is a {}", v.type_name()));
+                    return fail(format!("a map is required, but the value is {}", a_type(&v)));
                 };
                 let mut out = BTreeMap::new();
                 for (k, item) in map {
@@ -243,7 +248,7 @@ impl TypeConstraint {
             }
             TypeConstraint::Object(attrs) => {
                 let Value::Map(mut map) = v else {
-                    return fail(format!("an object is required, but the value is a {}", v.type_name()));
+                    return fail(format!("an object is required, but the value is {}", a_type(&v)));
                 };
                 let mut out = BTreeMap::new();
                 for (name, (t, optional)) in attrs {
@@ -385,6 +390,11 @@ mod tests {
         assert_eq!(ty("number").convert(secret(s("5"))), Ok(secret(n(5.0))));
         assert_eq!(ty("number").convert(Value::Unknown), Ok(Value::Unknown));
         assert_eq!(ty("list(number)").convert(list(vec![Value::Unknown])), Ok(list(vec![Value::Unknown])));
+        assert_eq!(ty("set(string)").convert(list(vec![Value::Unknown, Value::Unknown])), Ok(Value::Unknown));
+        assert_eq!(
+            ty("set(string)").convert(list(vec![secret(n(1.0)), s("a")])),
+            Ok(list(vec![secret(s("1")), s("a")]))
+        );
         assert_eq!(
             ty("map(number)").convert(map(vec![("a", secret(s("1"))), ("b", s("2"))])),
             Ok(map(vec![("a", secret(n(1.0))), ("b", n(2.0))]))
