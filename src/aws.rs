@@ -20,6 +20,10 @@ pub type Tags = BTreeMap<String, String>;
 pub const TAG_STACK: &str = "gantry:stack";
 pub const TAG_ENV: &str = "gantry:env";
 pub const TAG_ADDRESS: &str = "gantry:address";
+/// The id of the operation that created the object: derived from the state
+/// lineage, the address and the state serial when the create was journaled,
+/// so retries of one create share it. EC2 uses it as `ClientToken`.
+pub const TAG_OPERATION: &str = "gantry:operation";
 
 /// True for tag keys that gantry manages itself (never shown in diffs).
 pub fn is_gantry_tag(key: &str) -> bool {

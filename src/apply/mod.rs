@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::addr::{InstanceAddr, Mode, ResourceAddr};
-use crate::aws::{Tags, TAG_ADDRESS, TAG_ENV, TAG_STACK};
+use crate::aws::{Tags, TAG_ADDRESS, TAG_ENV, TAG_OPERATION, TAG_STACK};
 use crate::config::{Repetition, Stack};
 use crate::desired::{self, AttrValues};
 use crate::diag::Diagnostics;
@@ -412,20 +412,22 @@ impl Driver<'_> {
     }
 
     fn spawn(&mut self, op: QueuedOp, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
+        let mut owner_tags = owner_tags(&self.inputs.stack.name, self.inputs.env, &op.addr);
         if matches!(op.op, Op::Create { .. } | Op::DeleteThenCreate { .. } | Op::CreateThenDelete { .. }) {
             // Journal the intent before the call: if this process dies while
             // AWS creates the object, the next plan finds and adopts it.
+            let operation_id = operation_id(&self.state, &op.addr);
             self.state.pending.push(PendingCreate {
                 address: op.addr.clone(),
                 rtype: op.rt.schema().type_name.to_string(),
                 id: op.pending_id.clone(),
-                operation_id: uuid::Uuid::new_v4().to_string(),
+                operation_id: operation_id.clone(),
                 started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             });
             self.inputs.backend.write(&mut self.state)?;
+            owner_tags.insert(TAG_OPERATION.to_string(), operation_id);
         }
         on_event(Event::Started { addr: op.addr.clone(), action: op.action });
-        let owner_tags = owner_tags(&self.inputs.stack.name, self.inputs.env, &op.addr);
         let aws = self.planned.aws.clone();
         let QueuedOp { unit, addr, action, rt, op, after, sensitive, tags, .. } = op;
         self.running.spawn(async move {
@@ -538,6 +540,14 @@ pub fn owner_tags(stack: &str, env: &str, addr: &InstanceAddr) -> Tags {
         (TAG_ENV.to_string(), env.to_string()),
         (TAG_ADDRESS.to_string(), addr.to_string()),
     ])
+}
+
+/// The id of one create: the same for every retry of it (EC2 sends it as
+/// `ClientToken`), different for a later create at the same address.
+fn operation_id(state: &State, addr: &InstanceAddr) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{}\n{addr}\n{}", state.lineage, state.serial));
+    hex::encode(&digest[..16])
 }
 
 /// Planned values as the attribute map a resource type receives: every

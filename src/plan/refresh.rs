@@ -99,7 +99,7 @@ pub async fn refresh(aws: &AwsCtx, stack: &str, env: &str, prior: &State) -> Res
             }
         }
     }
-    let adopted = adopt_pending(&ctx, prior, &mut state).await;
+    let adopted = adopt_pending(&ctx, stack, env, prior, &mut state).await;
     Ok(Refreshed { state, drift, adopted })
 }
 
@@ -122,14 +122,32 @@ fn drift_of(old: &ResourceState, new: &ResourceState) -> Option<Drift> {
 /// A create that was started but never recorded (the process was killed):
 /// if the object exists under the id it was given, it is ours, so adopt it
 /// instead of creating a duplicate or leaking it.
-async fn adopt_pending(ctx: &ReadCtx<'_>, prior: &State, state: &mut State) -> Vec<InstanceAddr> {
+async fn adopt_pending(
+    ctx: &ReadCtx<'_>,
+    stack: &str,
+    env: &str,
+    prior: &State,
+    state: &mut State,
+) -> Vec<InstanceAddr> {
     let mut adopted = Vec::new();
     let hasher = prior.hasher();
     for pending in &prior.pending {
         if state.get(&pending.address).is_some() {
             continue;
         }
-        let (Some(id), Some(rt)) = (&pending.id, resources::resource_type(&pending.rtype)) else { continue };
+        let Some(rt) = resources::resource_type(&pending.rtype) else { continue };
+        // The id is known up front for named resources; the rest are found by
+        // the ownership tags the create put on them.
+        let id = match &pending.id {
+            Some(id) => id.clone(),
+            None => {
+                let tags = crate::apply::owner_tags(stack, env, &pending.address);
+                match rt.find_by_owner_tags(ctx.aws, &tags).await {
+                    Ok(Some(id)) => id,
+                    _ => continue,
+                }
+            }
+        };
         let request = ReadRequest { id: id.clone(), prior: Default::default() };
         let Ok(mut live) = rt.read(ctx, std::slice::from_ref(&request)).await else { continue };
         let Some(Some(mut attrs)) = live.pop() else { continue };
@@ -137,7 +155,7 @@ async fn adopt_pending(ctx: &ReadCtx<'_>, prior: &State, state: &mut State) -> V
         state.upsert(ResourceState {
             address: pending.address.clone(),
             rtype: pending.rtype.clone(),
-            id: id.clone(),
+            id,
             attributes: attrs,
             sensitive_attributes: hashes,
             dependencies: Vec::new(),

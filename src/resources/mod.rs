@@ -65,6 +65,15 @@ pub trait ResourceType: Send + Sync {
     /// adopt what an interrupted create made, and by `import`.
     fn id_from_config(&self, desired: &Attrs) -> Option<String>;
 
+    /// Finds an object an interrupted create made, by its ownership tags
+    /// (`gantry:stack`, `gantry:env`, `gantry:address`), for types whose id
+    /// is not a name the user chose (EC2 instances). `None` when the type
+    /// cannot search by tag or nothing matches.
+    async fn find_by_owner_tags(&self, aws: &AwsCtx, owner_tags: &Tags) -> Result<Option<String>, ProviderError> {
+        let _ = (aws, owner_tags);
+        Ok(None)
+    }
+
     /// Reads many resources of this type at once, batching where the API
     /// allows. Returns one entry per request, in order; `None` means gone.
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError>;
