@@ -50,8 +50,8 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the stack's files: syntax, resource types and attributes, references, cycles
-    Validate,
+    /// Check the stack's files: syntax, resource types and attributes, references, cycles, trust policies
+    Validate(ValidateArgs),
     /// Show what apply would change
     Plan(PlanArgs),
     /// Show the plan, ask, and make the changes
@@ -80,6 +80,13 @@ pub struct VarArgs {
     /// A .tfvars file to use instead of envs/<env>.tfvars
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ValidateArgs {
+    /// Variable values, used to check what depends on them (optional)
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -16,4 +16,5 @@ pub mod render;
 pub mod resources;
 pub mod scope;
 pub mod state;
+pub mod trust_policy;
 pub mod value;

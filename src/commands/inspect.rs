@@ -3,15 +3,25 @@
 
 use super::{backend, load, Exit, Ui};
 use crate::addr::InstanceAddr;
-use crate::cli::{Global, GraphArgs, OutputArgs, StateCommand};
+use crate::cli::{Global, GraphArgs, OutputArgs, StateCommand, ValidateArgs};
 use crate::config::Stack;
 use crate::diag::Diagnostic;
 use crate::state::{Lock, State};
 use crate::value::Value;
 
-pub fn validate(global: &Global, ui: &Ui) -> Exit {
+pub fn validate(global: &Global, ui: &Ui, args: ValidateArgs) -> Exit {
     match load(global, ui) {
         Ok(loaded) => {
+            // Variables are optional here: whatever they don't provide is
+            // unknown, and checks skip what they cannot see.
+            let tfvars = super::tfvars_path(global, &loaded.stack, &args.vars).ok().flatten();
+            let sources = crate::config::vars::VarSources::from_process(tfvars, args.vars.vars.clone());
+            let vars = crate::config::vars::resolve(&loaded.stack, &sources).unwrap_or_default();
+            let problems = crate::plan::safety::check_stack(&loaded.stack, &loaded.graph, vars);
+            if !problems.is_empty() {
+                ui.report(&crate::diag::Diagnostics(problems), &loaded.stack.sources);
+                return Exit::Failed;
+            }
             let n = loaded.stack.resources.len();
             println!(
                 "Success! The stack {} is valid ({n} resource block{}, {} variable{}, {} output{}).",

@@ -62,7 +62,7 @@ pub async fn run(cli: Cli) -> Exit {
     let ui = Ui::new(&cli.global);
     let g = &cli.global;
     match cli.command {
-        Command::Validate => inspect::validate(g, &ui),
+        Command::Validate(args) => inspect::validate(g, &ui, args),
         Command::Plan(args) => plan::plan(g, &ui, args).await,
         Command::Apply(args) => apply::apply(g, &ui, args, false).await,
         Command::Destroy(args) => apply::apply(g, &ui, args, true).await,
@@ -92,7 +92,7 @@ pub fn load(global: &Global, ui: &Ui) -> Result<Loaded, Exit> {
 }
 
 /// The tfvars file of the environment: `--var-file`, else `envs/<env>.tfvars`.
-fn tfvars_path(global: &Global, stack: &Stack, args: &VarArgs) -> Result<Option<PathBuf>, Diagnostic> {
+pub(crate) fn tfvars_path(global: &Global, stack: &Stack, args: &VarArgs) -> Result<Option<PathBuf>, Diagnostic> {
     if let Some(path) = &args.var_file {
         return Ok(Some(path.clone()));
     }

@@ -16,7 +16,7 @@ use crate::value::Value;
 const TOP_LEVEL: &str = "variable, locals, resource, data, output, provider, terraform";
 
 pub(super) fn collect(stack: &mut Stack, file: FileId, sources: &SourceMap, body: HclBody, diags: &mut Diagnostics) {
-    let _ = sources;
+    let text = sources.get(file).text.as_str();
     for structure in body.into_iter() {
         match structure {
             Structure::Attribute(attr) => {
@@ -26,13 +26,14 @@ pub(super) fn collect(stack: &mut Stack, file: FileId, sources: &SourceMap, body
                         .detail(format!("Stack files hold blocks only: {TOP_LEVEL}.")),
                 );
             }
-            Structure::Block(block) => collect_block(stack, file, block, diags),
+            Structure::Block(block) => collect_block(stack, file, text, block, diags),
         }
     }
 }
 
-fn collect_block(stack: &mut Stack, file: FileId, block: Block, diags: &mut Diagnostics) {
+fn collect_block(stack: &mut Stack, file: FileId, text: &str, block: Block, diags: &mut Diagnostics) {
     let loc = Loc::new(file, block.span());
+    let directives = directives_before(text, loc.span.start);
     let kind = block.ident.as_str().to_string();
     let labels: Vec<String> = block.labels.iter().map(|l| l.as_str().to_string()).collect();
     let want_labels = |n: usize, diags: &mut Diagnostics| -> bool {
@@ -84,7 +85,8 @@ fn collect_block(stack: &mut Stack, file: FileId, block: Block, diags: &mut Diag
                 diags.push(Diagnostic::error(format!("Duplicate {kind} \"{}\" \"{}\"", labels[0], labels[1])).at(loc));
                 return;
             }
-            if let Some(r) = resource(addr.clone(), file, block.body, loc, diags) {
+            if let Some(mut r) = resource(addr.clone(), file, block.body, loc, diags) {
+                r.directives = directives;
                 stack.resources.insert(addr, r);
             }
         }
@@ -355,6 +357,7 @@ fn resource(
         repetition: Repetition::Single,
         depends_on: Vec::new(),
         lifecycle: Lifecycle::default(),
+        directives: Vec::new(),
         loc,
     };
     let parts = split(file, body);
@@ -511,4 +514,19 @@ fn reference_addr(expr: &Expression) -> Option<ResourceAddr> {
         (rtype, [name, ..]) => Some(ResourceAddr::managed(rtype, *name)),
         _ => None,
     }
+}
+
+/// `gantry:` directives in the comment lines right above a block, e.g.
+/// `# gantry:allow-wildcard-subject`. Comments keep the stack valid Terraform.
+fn directives_before(text: &str, start: usize) -> Vec<String> {
+    let before = text.get(..start).unwrap_or("");
+    let mut out = Vec::new();
+    for line in before.lines().rev().skip_while(|l| l.trim().is_empty()) {
+        let line = line.trim();
+        let Some(comment) = line.strip_prefix('#').or_else(|| line.strip_prefix("//")) else { break };
+        if let Some(directive) = comment.trim().strip_prefix("gantry:") {
+            out.push(directive.split_whitespace().next().unwrap_or("").to_string());
+        }
+    }
+    out
 }

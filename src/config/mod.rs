@@ -122,7 +122,15 @@ pub struct ResourceConfig {
     pub repetition: Repetition,
     pub depends_on: Vec<(ResourceAddr, Loc)>,
     pub lifecycle: Lifecycle,
+    /// `# gantry:NAME` comments right above the block (opt-outs of checks).
+    pub directives: Vec<String>,
     pub loc: Loc,
+}
+
+impl ResourceConfig {
+    pub fn has_directive(&self, name: &str) -> bool {
+        self.directives.iter().any(|d| d == name)
+    }
 }
 
 impl Stack {

@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod diff;
 pub mod refresh;
+pub mod safety;
 pub mod walk;
 
 use std::collections::BTreeMap;

@@ -274,9 +274,16 @@ fn plan_resource(
     let mut diags = Diagnostics::default();
     let mut instance_values = Vec::new();
     let keys: BTreeSet<InstanceKey> = instances.iter().map(|(k, _)| k.clone()).collect();
+    let github_in_stack =
+        addr.rtype == "aws_iam_role" && super::safety::declares_github_provider(stack, &values.scope());
     for (key, each_value) in &instances {
         let iaddr = addr.instance(key.clone());
         let scope = values.instance_scope(key, each_value.as_ref());
+        let unsafe_trust = super::safety::check_role(config, &scope, github_in_stack);
+        if !unsafe_trust.is_empty() {
+            diags.extend(Diagnostics(unsafe_trust));
+            continue;
+        }
         let desired = match desired::evaluate(schema, &config.body, &scope, &provider.default_tags, &config.loc) {
             Ok(d) => d,
             Err(d) => {
