@@ -94,8 +94,13 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub vars: VarArgs,
     /// Print the plan as JSON (schema: docs/plan-json.md)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print the plan as Markdown for a pull-request comment. In GitHub
+    /// Actions (GITHUB_STEP_SUMMARY set) the Markdown is always appended to
+    /// the job summary.
+    #[arg(long)]
+    pub markdown: bool,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,

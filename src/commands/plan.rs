@@ -12,8 +12,15 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        if let Err(e) = append(std::path::Path::new(&summary), &render::markdown::render(&planned.plan)) {
+            ui.error(Diagnostic::warning(format!("Cannot append the plan to GITHUB_STEP_SUMMARY: {e}")));
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&render::json::render(&planned.plan)).unwrap_or_default());
+    } else if args.markdown {
+        print!("{}", render::markdown::render(&planned.plan));
     } else {
         print!("{}", render::text::TextRenderer { color: ui.color }.render(&planned.plan));
     }
@@ -45,4 +52,10 @@ pub async fn make_plan(
         ui.report(&diags, &loaded.stack.sources);
         Exit::Failed
     })
+}
+
+fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    writeln!(file, "{text}")
 }

@@ -58,10 +58,7 @@ impl TextRenderer {
             let _ = writeln!(out, "{}\n", self.paint("Note: Objects have changed outside of gantry", Style::Bold));
             let _ =
                 writeln!(out, "gantry detected the following changes made outside of gantry since the last apply:\n");
-            for d in &plan.drift {
-                out.push_str(&self.render_drift(d));
-                out.push('\n');
-            }
+            out.push_str(&self.render_drift_list(&plan.drift));
         }
         let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
         if changes.is_empty() {
@@ -157,6 +154,11 @@ impl TextRenderer {
         out.push_str(&self.render_attrs(&c.rtype, c.action, c.before.as_ref(), c.after.as_ref(), &c.replace_paths));
         out.push_str("    }\n");
         out
+    }
+
+    /// Every drifted resource, one block each.
+    pub fn render_drift_list(&self, drift: &[Drift]) -> String {
+        drift.iter().map(|d| self.render_drift(d) + "\n").collect()
     }
 
     fn render_drift(&self, d: &Drift) -> String {
@@ -403,8 +405,9 @@ fn same_sensitive(a: &Value, b: &Value) -> bool {
     a.peel() == b.peel()
 }
 
-fn instance_label(addr: &crate::addr::InstanceAddr) -> String {
-    format!("{}{}", addr.resource.name, addr.key).replace('"', "\\\"")
+/// The block label: the resource name; the instance key is in the comment above.
+fn instance_label(addr: &crate::addr::InstanceAddr) -> &str {
+    &addr.resource.name
 }
 
 /// A one-line rendering.

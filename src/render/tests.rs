@@ -1,0 +1,168 @@
+//! Snapshot tests of the three plan renderings, on one plan holding every
+//! kind of change, plus drift and the no-change case.
+
+use std::collections::BTreeMap;
+
+use crate::desired::AttrValues;
+use crate::plan::{Action, Drift, OutputChange, Plan, ResourceChange};
+use crate::value::Value;
+
+fn s(v: &str) -> Value {
+    Value::string(v)
+}
+
+fn attrs(pairs: &[(&str, Value)]) -> AttrValues {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+fn param(name: &str, value: &str, version: Value) -> AttrValues {
+    attrs(&[
+        ("name", s(name)),
+        ("type", s("String")),
+        ("insecure_value", s(value)),
+        ("tier", s("Standard")),
+        ("data_type", s("text")),
+        ("arn", s(&format!("arn:aws:ssm:us-east-1:123456789012:parameter{name}"))),
+        ("id", s(name)),
+        ("version", version),
+        ("tags_all", Value::Map(BTreeMap::from([("app".to_string(), s("vaultsphere"))]))),
+    ])
+}
+
+fn table(name: &str, hash_key: &str) -> AttrValues {
+    attrs(&[
+        ("name", s(name)),
+        ("hash_key", s(hash_key)),
+        ("billing_mode", s("PAY_PER_REQUEST")),
+        ("id", s(name)),
+        ("arn", s(&format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"))),
+        (
+            "attribute",
+            Value::List(vec![Value::Map(BTreeMap::from([
+                ("name".to_string(), s(hash_key)),
+                ("type".to_string(), s("S")),
+            ]))]),
+        ),
+    ])
+}
+
+fn sample_plan() -> Plan {
+    let created = {
+        let mut a = param("/app/prod/PORT", "5001", Value::Unknown);
+        a.insert("arn".into(), Value::Unknown);
+        a.insert("id".into(), Value::Unknown);
+        a
+    };
+    let mut secret_after = param("/app/prod/SESSION_SECRET", "", Value::Unknown);
+    secret_after.remove("insecure_value");
+    secret_after.insert("type".into(), s("SecureString"));
+    secret_after.insert("value".into(), s("new-secret").mark_sensitive());
+    let mut secret_before = secret_after.clone();
+    secret_before.insert("value".into(), s("hmac-sha256:00").mark_sensitive());
+    secret_before.insert("version".into(), Value::Number(3.0));
+    let mut replaced_after = table("users", "username");
+    replaced_after.insert("arn".into(), Value::Unknown);
+    replaced_after.insert("id".into(), Value::Unknown);
+    Plan {
+        stack: "vaultsphere".into(),
+        env: "prod".into(),
+        changes: vec![
+            ResourceChange {
+                addr: "aws_dynamodb_table.users".parse().unwrap(),
+                rtype: "aws_dynamodb_table".into(),
+                action: Action::DeleteThenCreate,
+                before: Some(table("users", "user_id")),
+                after: Some(replaced_after),
+                replace_paths: vec!["hash_key".into(), "attribute".into()],
+                reason: None,
+            },
+            ResourceChange {
+                addr: "aws_ssm_parameter.config[\"PORT\"]".parse().unwrap(),
+                rtype: "aws_ssm_parameter".into(),
+                action: Action::Create,
+                before: None,
+                after: Some(created),
+                replace_paths: vec![],
+                reason: None,
+            },
+            ResourceChange {
+                addr: "aws_ssm_parameter.legacy".parse().unwrap(),
+                rtype: "aws_ssm_parameter".into(),
+                action: Action::Delete,
+                before: Some(param("/app/prod/LEGACY", "old", Value::Number(1.0))),
+                after: None,
+                replace_paths: vec![],
+                reason: Some("its resource block was removed from the configuration".into()),
+            },
+            ResourceChange {
+                addr: "aws_ssm_parameter.session_secret".parse().unwrap(),
+                rtype: "aws_ssm_parameter".into(),
+                action: Action::Update,
+                before: Some(secret_before),
+                after: Some(secret_after),
+                replace_paths: vec![],
+                reason: None,
+            },
+            ResourceChange {
+                addr: "aws_ssm_parameter.unchanged".parse().unwrap(),
+                rtype: "aws_ssm_parameter".into(),
+                action: Action::NoOp,
+                before: Some(param("/app/prod/SAME", "x", Value::Number(1.0))),
+                after: Some(param("/app/prod/SAME", "x", Value::Number(1.0))),
+                replace_paths: vec![],
+                reason: None,
+            },
+        ],
+        drift: vec![Drift {
+            addr: "aws_ssm_parameter.app_env".parse().unwrap(),
+            rtype: "aws_ssm_parameter".into(),
+            before: param("/app/prod/APP_ENV", "prod", Value::Number(1.0)),
+            after: Some(param("/app/prod/APP_ENV", "changed by hand", Value::Number(2.0))),
+        }],
+        outputs: vec![OutputChange {
+            name: "ssm_path".into(),
+            action: Action::Create,
+            before: None,
+            after: s("/app/prod"),
+            sensitive: false,
+        }],
+        destroy: false,
+    }
+}
+
+#[test]
+fn text() {
+    insta::assert_snapshot!(super::text::TextRenderer { color: false }.render(&sample_plan()));
+}
+
+#[test]
+fn json() {
+    insta::assert_json_snapshot!(super::json::render(&sample_plan()));
+}
+
+#[test]
+fn markdown() {
+    insta::assert_snapshot!(super::markdown::render(&sample_plan()));
+}
+
+#[test]
+fn no_changes() {
+    let plan = Plan { stack: "vaultsphere".into(), env: "prod".into(), ..Plan::default() };
+    insta::assert_snapshot!(super::text::TextRenderer { color: false }.render(&plan), @"No changes. Your infrastructure matches the configuration.");
+    insta::assert_snapshot!(super::markdown::render(&plan), @r"
+    ### gantry plan: `vaultsphere` / `prod`
+
+    **No changes.** The infrastructure matches the configuration.
+    ");
+}
+
+#[test]
+fn no_rendering_reveals_a_sensitive_value() {
+    let plan = sample_plan();
+    let text = super::text::TextRenderer { color: false }.render(&plan);
+    let json = super::json::render(&plan).to_string();
+    let markdown = super::markdown::render(&plan);
+    for out in [text, json, markdown] {
+        assert!(!out.contains("new-secret"), "{out}");
+    }
+}
