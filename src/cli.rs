@@ -58,6 +58,12 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete everything the environment's state holds
     Destroy(ApplyArgs),
+    /// Print a saved plan (from plan --out)
+    Show(ShowArgs),
+    /// Read live state from AWS and record it, changing no infrastructure
+    Refresh(RefreshArgs),
+    /// Adopt an existing AWS object into state: gantry import ADDR ID
+    Import(ImportArgs),
     /// Print the environment's outputs
     Output(OutputArgs),
     /// Print the dependency graph in Graphviz DOT
@@ -113,12 +119,27 @@ pub struct PlanArgs {
     /// Skip reading live state from AWS (faster, may miss drift)
     #[arg(long = "no-refresh")]
     pub no_refresh: bool,
+    /// Limit the plan to this address and what it depends on (repeatable)
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Save the plan to FILE for `gantry apply FILE` (it holds no secrets)
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ApplyArgs {
+    /// A plan saved with `plan --out`: apply exactly it, without asking
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
+    /// Limit to this address and what it depends on (repeatable)
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Only record changes made outside gantry in state
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
     /// Apply without asking (for CI)
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
@@ -128,6 +149,31 @@ pub struct ApplyArgs {
     /// Skip reading live state from AWS first
     #[arg(long = "no-refresh")]
     pub no_refresh: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ShowArgs {
+    /// The plan file
+    pub file: PathBuf,
+    /// Print the plan's JSON (the format of plan --json)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// Where the object goes, e.g. aws_s3_bucket.assets or aws_ssm_parameter.config["PORT"]
+    pub address: String,
+    /// The object's id as AWS knows it (bucket name, parameter name, table name, ...)
+    pub id: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -155,4 +201,12 @@ pub enum StateCommand {
         /// e.g. aws_ssm_parameter.port or aws_dynamodb_table.t["users"]
         address: String,
     },
+    /// Forget resources without deleting them in AWS (they keep existing)
+    Rm {
+        /// Instance addresses, or a resource address for all its instances
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
+    /// Move a resource to another address (after a rename, or into count/for_each)
+    Mv { from: String, to: String },
 }

@@ -4,26 +4,63 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use tokio::sync::watch;
 
-use super::{backend, load, resolve_vars, Exit, Ui};
+use super::{backend, load, resolve_vars, tfvars_path, Exit, Ui};
 use crate::apply::{apply as run_apply, ApplyInputs, Event};
 use crate::cli::{ApplyArgs, Global};
 use crate::diag::Diagnostic;
+use crate::plan::saved::{Inputs, SavedPlan};
 use crate::plan::walk::{plan as run_plan, PlanInputs, PlanOptions};
 use crate::plan::Action;
 use crate::render::text::TextRenderer;
 
 pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> Exit {
     let verb = if destroy { "destroy" } else { "apply" };
-    if !args.auto_approve && !std::io::stdin().is_terminal() {
+    // A saved plan was reviewed already; anything else needs a yes.
+    let approved = args.auto_approve || args.plan_file.is_some() || args.refresh_only;
+    if !approved && !std::io::stdin().is_terminal() {
         ui.error(
             Diagnostic::error(format!("{verb} needs approval, and there is no terminal to ask on"))
-                .detail("Run it in a terminal to review the plan and type yes, or pass --auto-approve (for CI, after a reviewed plan)."),
+                .detail("Run it in a terminal to review the plan and type yes, pass --auto-approve (for CI), or apply a reviewed plan file: gantry plan --out FILE, then gantry apply FILE."),
         );
         return Exit::Failed;
     }
+    let saved = match &args.plan_file {
+        Some(path) => match SavedPlan::read(path) {
+            Ok(saved) => Some(saved),
+            Err(e) => {
+                ui.error(Diagnostic::error(format!("Cannot apply {}: {e}", path.display())));
+                return Exit::Failed;
+            }
+        },
+        None => None,
+    };
+    let options = match &saved {
+        Some(saved) => match saved.plan_options() {
+            Ok(o) => o,
+            Err(e) => {
+                ui.error(Diagnostic::error(e.to_string()));
+                return Exit::Failed;
+            }
+        },
+        None => {
+            let targets = match super::plan::parse_targets(ui, &args.targets) {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy, targets }
+        }
+    };
+    let verb = if options.destroy { "destroy" } else { verb };
     let loaded = match load(global, ui) {
         Ok(l) => l,
         Err(e) => return e,
+    };
+    let tfvars = match tfvars_path(global, &loaded.stack, &args.vars) {
+        Ok(t) => t,
+        Err(d) => {
+            ui.error(d);
+            return Exit::Failed;
+        }
     };
     let values = match resolve_vars(global, ui, &loaded.stack, &args.vars) {
         Ok(v) => v,
@@ -45,7 +82,20 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
             return Exit::Failed;
         }
     };
-    let options = PlanOptions { refresh: !args.no_refresh, refresh_only: false, destroy };
+    if let Some(saved) = &saved {
+        let inputs = Inputs {
+            stack: &loaded.stack,
+            env: &global.env,
+            tfvars: tfvars.as_deref(),
+            vars: &values,
+            state: prior.as_ref(),
+            options: &options,
+        };
+        if let Err(e) = saved.check_inputs(&inputs) {
+            ui.error(Diagnostic::error(format!("The saved plan cannot be applied: {e}")));
+            return Exit::Failed;
+        }
+    }
     let inputs = PlanInputs { stack: &loaded.stack, graph: &loaded.graph, env: &global.env, vars: values.clone() };
     let planned = match run_plan(inputs, prior, &options).await {
         Ok(p) => p,
@@ -54,6 +104,12 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
             return Exit::Failed;
         }
     };
+    if let Some(saved) = &saved {
+        if let Err(e) = saved.check_actions(&planned.plan) {
+            ui.error(Diagnostic::error(format!("The saved plan cannot be applied: {e}")));
+            return Exit::Failed;
+        }
+    }
     let renderer = TextRenderer { color: ui.color };
     print!("{}", renderer.render(&planned.plan));
     for addr in &planned.adopted {
@@ -65,7 +121,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     if !has_work {
         return Exit::Ok;
     }
-    if !args.auto_approve && planned.plan.has_changes() && !confirm(&loaded.stack.name, &global.env, destroy) {
+    if !approved && planned.plan.has_changes() && !confirm(&loaded.stack.name, &global.env, options.destroy) {
         eprintln!("\n{verb} cancelled: nothing was changed.");
         return Exit::Failed;
     }
@@ -129,9 +185,9 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     if report.ok() {
         println!(
             "\n{} Resources: {added} added, {changed} changed, {destroyed} destroyed.",
-            if destroy { "Destroy complete!" } else { "Apply complete!" }
+            if options.destroy { "Destroy complete!" } else { "Apply complete!" }
         );
-        if !destroy {
+        if !options.destroy {
             print_outputs(&backend);
         }
         return Exit::Ok;
@@ -149,7 +205,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     }
     eprintln!(
         "{} incomplete: {added} added, {changed} changed, {destroyed} destroyed, {} failed. State is saved; fix the cause and run {verb} again.",
-        if destroy { "Destroy" } else { "Apply" },
+        if options.destroy { "Destroy" } else { "Apply" },
         report.failed.len()
     );
     Exit::Failed

@@ -1,10 +1,9 @@
 //! Commands that read and need no AWS: validate, output, graph, state,
 //! force-unlock.
 
-use super::{backend, load, Exit, Ui};
+use super::{load, Exit, Ui};
 use crate::addr::InstanceAddr;
-use crate::cli::{Global, GraphArgs, OutputArgs, StateCommand, ValidateArgs};
-use crate::config::Stack;
+use crate::cli::{Global, GraphArgs, OutputArgs, ValidateArgs};
 use crate::diag::Diagnostic;
 use crate::state::{Lock, State};
 use crate::value::Value;
@@ -49,8 +48,8 @@ pub fn graph(global: &Global, ui: &Ui, args: GraphArgs) -> Exit {
 }
 
 /// Reads state without loading the stack's files beyond its name.
-fn read_state(global: &Global, ui: &Ui) -> Result<(crate::state::LocalBackend, Option<State>), Exit> {
-    let stack_name = stack_name(global);
+pub(super) fn read_state(global: &Global, ui: &Ui) -> Result<(crate::state::LocalBackend, Option<State>), Exit> {
+    let stack_name = super::stack_name_of(global);
     let backend = crate::state::LocalBackend::new(&global.state_dir, &stack_name, &global.env);
     match backend.read() {
         Ok(state) => Ok((backend, state)),
@@ -61,11 +60,6 @@ fn read_state(global: &Global, ui: &Ui) -> Result<(crate::state::LocalBackend, O
     }
 }
 
-fn stack_name(global: &Global) -> String {
-    let dir = global.stack.canonicalize().unwrap_or_else(|_| global.stack.clone());
-    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "stack".into())
-}
-
 pub fn output(global: &Global, ui: &Ui, args: OutputArgs) -> Exit {
     let (backend, state) = match read_state(global, ui) {
         Ok(s) => s,
@@ -73,7 +67,7 @@ pub fn output(global: &Global, ui: &Ui, args: OutputArgs) -> Exit {
     };
     let Some(state) = state else {
         ui.error(
-            Diagnostic::error(format!("No state for {}/{} yet", stack_name(global), global.env))
+            Diagnostic::error(format!("No state for {}/{} yet", super::stack_name_of(global), global.env))
                 .detail(format!("{} does not exist: run gantry apply first.", backend.path.display())),
         );
         return Exit::Failed;
@@ -118,56 +112,54 @@ pub fn output(global: &Global, ui: &Ui, args: OutputArgs) -> Exit {
     Exit::Ok
 }
 
-pub fn state(global: &Global, ui: &Ui, cmd: StateCommand) -> Exit {
+pub fn state_list(global: &Global, ui: &Ui) -> Exit {
+    let (_, state) = match read_state(global, ui) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    for r in &state.unwrap_or_default().resources {
+        println!("{}", r.address);
+    }
+    Exit::Ok
+}
+
+pub fn state_show(global: &Global, ui: &Ui, address: &str) -> Exit {
     let (_, state) = match read_state(global, ui) {
         Ok(s) => s,
         Err(e) => return e,
     };
     let state = state.unwrap_or_default();
-    match cmd {
-        StateCommand::List => {
-            for r in &state.resources {
-                println!("{}", r.address);
-            }
-            Exit::Ok
+    let addr: InstanceAddr = match address.parse() {
+        Ok(a) => a,
+        Err(e) => {
+            ui.error(Diagnostic::error(e.to_string()));
+            return Exit::Failed;
         }
-        StateCommand::Show { address } => {
-            let addr: InstanceAddr = match address.parse() {
-                Ok(a) => a,
-                Err(e) => {
-                    ui.error(Diagnostic::error(e.to_string()));
-                    return Exit::Failed;
-                }
-            };
-            let Some(r) = state.get(&addr) else {
-                ui.error(
-                    Diagnostic::error(format!("{addr} is not in state"))
-                        .detail("List what is with `gantry state list`."),
-                );
-                return Exit::Failed;
-            };
-            let change = crate::plan::ResourceChange {
-                addr: r.address.clone(),
-                rtype: r.rtype.clone(),
-                action: crate::plan::Action::Create,
-                before: None,
-                after: Some(crate::plan::compare::state_values(r)),
-                replace_paths: Vec::new(),
-                reason: None,
-            };
-            let text = crate::render::text::TextRenderer { color: false }.render_change(&change);
-            // Reuse the plan layout without the "+" markers.
-            for line in text.lines().skip(1) {
-                println!("{}", line.replacen("  +", "   ", 1).replacen("+     ", "      ", 1));
-            }
-            Exit::Ok
-        }
+    };
+    let Some(r) = state.get(&addr) else {
+        ui.error(Diagnostic::error(format!("{addr} is not in state")).detail("List what is with `gantry state list`."));
+        return Exit::Failed;
+    };
+    let change = crate::plan::ResourceChange {
+        addr: r.address.clone(),
+        rtype: r.rtype.clone(),
+        action: crate::plan::Action::Create,
+        before: None,
+        after: Some(crate::plan::compare::state_values(r)),
+        replace_paths: Vec::new(),
+        reason: None,
+    };
+    let text = crate::render::text::TextRenderer { color: false }.render_change(&change);
+    // The plan layout, without the "+" markers and the "will be created" line.
+    for line in text.lines().skip(1) {
+        let line = line.replacen("  + resource", "resource", 1);
+        println!("{}", line.replacen("      + ", "    ", 1).replacen("          + ", "        ", 1));
     }
+    Exit::Ok
 }
 
 pub fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
-    let stack = Stack { name: stack_name(global), ..empty_stack(global) };
-    let backend = backend(global, &stack);
+    let backend = crate::state::LocalBackend::new(&global.state_dir, &super::stack_name_of(global), &global.env);
     match Lock::force_unlock(&backend.lock_path(), id) {
         Ok(info) => {
             println!("Lock {id} removed (it was held by {} for {}).", info.who, info.operation);
@@ -177,18 +169,5 @@ pub fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
             ui.error(Diagnostic::error(format!("force-unlock failed: {e}")));
             Exit::Failed
         }
-    }
-}
-
-fn empty_stack(global: &Global) -> Stack {
-    Stack {
-        name: String::new(),
-        dir: global.stack.clone(),
-        sources: Default::default(),
-        variables: Default::default(),
-        locals: Default::default(),
-        resources: Default::default(),
-        outputs: Default::default(),
-        provider: None,
     }
 }

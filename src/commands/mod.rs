@@ -4,6 +4,7 @@
 mod apply;
 mod inspect;
 mod plan;
+mod state_edit;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -66,9 +67,18 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Plan(args) => plan::plan(g, &ui, args).await,
         Command::Apply(args) => apply::apply(g, &ui, args, false).await,
         Command::Destroy(args) => apply::apply(g, &ui, args, true).await,
+        Command::Show(args) => plan::show(&ui, args),
+        Command::Refresh(args) => {
+            let args = crate::cli::ApplyArgs { vars: args.vars, refresh_only: true, ..Default::default() };
+            apply::apply(g, &ui, args, false).await
+        }
+        Command::Import(args) => state_edit::import(g, &ui, args).await,
         Command::Output(args) => inspect::output(g, &ui, args),
         Command::Graph(args) => inspect::graph(g, &ui, args),
-        Command::State(cmd) => inspect::state(g, &ui, cmd),
+        Command::State(crate::cli::StateCommand::Rm { addresses }) => state_edit::rm(g, &ui, &addresses),
+        Command::State(crate::cli::StateCommand::Mv { from, to }) => state_edit::mv(g, &ui, &from, &to),
+        Command::State(crate::cli::StateCommand::List) => inspect::state_list(g, &ui),
+        Command::State(crate::cli::StateCommand::Show { address }) => inspect::state_show(g, &ui, &address),
         Command::ForceUnlock { id } => inspect::force_unlock(g, &ui, &id),
     }
 }
@@ -137,4 +147,9 @@ pub fn resolve_vars(
 
 pub fn backend(global: &Global, stack: &Stack) -> LocalBackend {
     LocalBackend::new(&global.state_dir, &stack.name, &global.env)
+}
+
+/// The stack's name from its folder, for commands that need no stack files.
+pub(crate) fn stack_name_of(global: &Global) -> String {
+    crate::config::stack_name(&global.stack)
 }

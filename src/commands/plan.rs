@@ -1,57 +1,133 @@
-//! `gantry plan`.
+//! `gantry plan` and `gantry show`.
 
-use super::{backend, load, resolve_vars, Exit, Ui};
-use crate::cli::{Global, PlanArgs};
+use super::{backend, load, tfvars_path, Exit, Ui};
+use crate::addr::InstanceAddr;
+use crate::cli::{Global, PlanArgs, ShowArgs};
 use crate::diag::Diagnostic;
-use crate::plan::walk::{plan as run_plan, PlanInputs, PlanOptions, Planned};
+use crate::plan::saved::{Inputs, SavedPlan};
+use crate::plan::walk::{plan as run_plan, PlanInputs, PlanOptions};
 use crate::render;
 
 pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
-    let options = PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy: args.destroy };
-    let planned = match make_plan(global, ui, &args.vars, &options).await {
-        Ok(p) => p,
+    let targets = match parse_targets(ui, &args.targets) {
+        Ok(t) => t,
         Err(e) => return e,
     };
+    let options =
+        PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy: args.destroy, targets };
+    let loaded = match load(global, ui) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    let tfvars = match tfvars_path(global, &loaded.stack, &args.vars) {
+        Ok(t) => t,
+        Err(d) => {
+            ui.error(d);
+            return Exit::Failed;
+        }
+    };
+    let vars = match super::resolve_vars(global, ui, &loaded.stack, &args.vars) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let prior = match backend(global, &loaded.stack).read() {
+        Ok(p) => p,
+        Err(e) => {
+            ui.error(Diagnostic::error(e.to_string()));
+            return Exit::Failed;
+        }
+    };
+    let inputs = PlanInputs { stack: &loaded.stack, graph: &loaded.graph, env: &global.env, vars: vars.clone() };
+    let planned = match run_plan(inputs, prior.clone(), &options).await {
+        Ok(p) => p,
+        Err(diags) => {
+            ui.report(&diags, &loaded.stack.sources);
+            return Exit::Failed;
+        }
+    };
+    let json = render::json::render(&planned.plan);
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         if let Err(e) = append(std::path::Path::new(&summary), &render::markdown::render(&planned.plan)) {
             ui.error(Diagnostic::warning(format!("Cannot append the plan to GITHUB_STEP_SUMMARY: {e}")));
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&render::json::render(&planned.plan)).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     } else if args.markdown {
         print!("{}", render::markdown::render(&planned.plan));
     } else {
         print!("{}", render::text::TextRenderer { color: ui.color }.render(&planned.plan));
     }
+    if let Some(out) = &args.out {
+        let text = render::text::TextRenderer { color: false }.render(&planned.plan);
+        let saved_inputs = Inputs {
+            stack: &loaded.stack,
+            env: &global.env,
+            tfvars: tfvars.as_deref(),
+            vars: &vars,
+            state: prior.as_ref(),
+            options: &options,
+        };
+        let saved = SavedPlan::new(&saved_inputs, &planned.plan, json, text);
+        if let Err(e) = saved.write(out) {
+            ui.error(Diagnostic::error(e.to_string()));
+            return Exit::Failed;
+        }
+        if !args.json {
+            println!(
+                "\nSaved the plan to {}. Apply exactly this plan with: gantry apply {}",
+                out.display(),
+                out.display()
+            );
+        }
+    }
     tracing::info!(aws_calls = planned.aws.calls(), "plan finished");
-    if args.detailed_exitcode
-        && (planned.plan.has_changes() || (options.refresh_only && !planned.plan.drift.is_empty()))
-    {
+    let drift_only = options.refresh_only && !planned.plan.drift.is_empty();
+    if args.detailed_exitcode && (planned.plan.has_changes() || drift_only) {
         Exit::Changes
     } else {
         Exit::Ok
     }
 }
 
-/// Loads everything and plans; shared by plan, apply and destroy.
-pub async fn make_plan(
-    global: &Global,
-    ui: &Ui,
-    vars: &crate::cli::VarArgs,
-    options: &PlanOptions,
-) -> Result<Planned, Exit> {
-    let loaded = load(global, ui)?;
-    let values = resolve_vars(global, ui, &loaded.stack, vars)?;
-    let prior = backend(global, &loaded.stack).read().map_err(|e| {
-        ui.error(Diagnostic::error(e.to_string()));
-        Exit::Failed
-    })?;
-    let inputs = PlanInputs { stack: &loaded.stack, graph: &loaded.graph, env: &global.env, vars: values };
-    run_plan(inputs, prior, options).await.map_err(|diags| {
-        ui.report(&diags, &loaded.stack.sources);
-        Exit::Failed
-    })
+pub fn show(ui: &Ui, args: ShowArgs) -> Exit {
+    match SavedPlan::read(&args.file) {
+        Ok(saved) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&saved.plan).unwrap_or_default());
+            } else {
+                println!(
+                    "Saved plan for {}/{}, made {} against {}.\n",
+                    saved.stack,
+                    saved.environment,
+                    saved.created,
+                    saved
+                        .state
+                        .as_ref()
+                        .map(|s| format!("state serial {}", s.serial))
+                        .unwrap_or_else(|| "an empty state".into())
+                );
+                print!("{}", saved.text);
+            }
+            Exit::Ok
+        }
+        Err(e) => {
+            ui.error(Diagnostic::error(e.to_string()));
+            Exit::Failed
+        }
+    }
+}
+
+pub fn parse_targets(ui: &Ui, targets: &[String]) -> Result<Vec<InstanceAddr>, Exit> {
+    targets
+        .iter()
+        .map(|t| {
+            t.parse::<InstanceAddr>().map_err(|e| {
+                ui.error(Diagnostic::error(e.to_string()));
+                Exit::Failed
+            })
+        })
+        .collect()
 }
 
 fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {

@@ -218,7 +218,8 @@ impl crate::eval::Scope for ConstScope {
     }
 }
 
-fn stack_name(dir: &Path) -> String {
+/// A stack's name: its folder's name (`stacks/vaultsphere` → `vaultsphere`).
+pub fn stack_name(dir: &Path) -> String {
     let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "stack".to_string())
 }

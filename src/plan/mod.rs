@@ -5,6 +5,7 @@ pub mod compare;
 pub mod diff;
 pub mod refresh;
 pub mod safety;
+pub mod saved;
 pub mod walk;
 
 use std::collections::BTreeMap;

@@ -37,6 +37,8 @@ pub struct PlanOptions {
     pub refresh_only: bool,
     /// Plan the deletion of everything in state.
     pub destroy: bool,
+    /// Limit the plan to these addresses and what they depend on.
+    pub targets: Vec<InstanceAddr>,
 }
 
 /// The provider's evaluated settings.
@@ -227,6 +229,10 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
         }
         outputs.clear();
     }
+    if !options.targets.is_empty() {
+        limit_to_targets(graph, &options.targets, &mut changes);
+        outputs.clear();
+    }
     for change in &changes {
         if change.action.is_destructive() {
             if let Some(config) = stack.resources.get(&change.addr.resource) {
@@ -364,4 +370,25 @@ fn output_change(prior: &State, name: &str, after: Value, sensitive: bool, refre
 /// The planned value of an instance, for expressions that refer to it.
 pub fn instance_value(after: &AttrValues) -> Value {
     Value::Map(after.clone())
+}
+
+/// Turns every change outside the targets and their dependencies into a no-op.
+fn limit_to_targets(graph: &Graph, targets: &[InstanceAddr], changes: &mut [ResourceChange]) {
+    let mut needed: BTreeSet<ResourceAddr> = BTreeSet::new();
+    let mut todo: Vec<ResourceAddr> = targets.iter().map(|t| t.resource.clone()).collect();
+    while let Some(addr) = todo.pop() {
+        if needed.insert(addr.clone()) {
+            todo.extend(graph.resource_dependencies(&addr));
+        }
+    }
+    for change in changes.iter_mut() {
+        let targeted_instance = targets
+            .iter()
+            .any(|t| t.resource == change.addr.resource && (t.key == InstanceKey::None || t.key == change.addr.key));
+        let dependency =
+            needed.contains(&change.addr.resource) && !targets.iter().any(|t| t.resource == change.addr.resource);
+        if !(targeted_instance || dependency) {
+            change.action = Action::NoOp;
+        }
+    }
 }

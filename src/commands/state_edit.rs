@@ -1,0 +1,241 @@
+//! Commands that change state but not infrastructure: import, state rm,
+//! state mv. Each holds the lock and writes state once.
+
+use super::{backend, load, resolve_vars, Exit, Ui};
+use crate::addr::{InstanceAddr, InstanceKey, Mode};
+use crate::aws::AwsCtx;
+use crate::cli::{Global, ImportArgs};
+use crate::config::Repetition;
+use crate::diag::Diagnostic;
+use crate::plan::compare::seal;
+use crate::plan::walk::eval_provider;
+use crate::resources::{self, Attrs, ReadCtx, ReadRequest};
+use crate::scope::Values;
+use crate::state::{LocalBackend, ResourceState, State};
+
+fn fail(ui: &Ui, d: Diagnostic) -> Exit {
+    ui.error(d);
+    Exit::Failed
+}
+
+pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
+    let addr: InstanceAddr = match args.address.parse() {
+        Ok(a) => a,
+        Err(e) => return fail(ui, Diagnostic::error(e.to_string())),
+    };
+    let loaded = match load(global, ui) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    let stack = &loaded.stack;
+    let Some(config) = stack.resources.get(&addr.resource).filter(|c| c.addr.mode == Mode::Managed) else {
+        return fail(
+            ui,
+            Diagnostic::error(format!("{} is not declared in the stack", addr.resource))
+                .detail("Write its resource block first, then import into it."),
+        );
+    };
+    let key_fits = matches!(
+        (&config.repetition, &addr.key),
+        (Repetition::Single, InstanceKey::None)
+            | (Repetition::Count(..), InstanceKey::Index(_))
+            | (Repetition::ForEach(..), InstanceKey::Key(_))
+    );
+    if !key_fits {
+        return fail(
+            ui,
+            Diagnostic::error(format!("{addr} does not match how {} is repeated", addr.resource))
+                .at(config.loc.clone())
+                .detail("Use no index for a single resource, [N] with count, [\"key\"] with for_each."),
+        );
+    }
+    let vars = match resolve_vars(global, ui, stack, &args.vars) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let backend = backend(global, stack);
+    let _lock = match backend.lock("import") {
+        Ok(l) => l,
+        Err(e) => return fail(ui, Diagnostic::error(format!("Cannot import: {e}"))),
+    };
+    let mut state = match backend.read() {
+        Ok(s) => s.unwrap_or_default(),
+        Err(e) => return fail(ui, Diagnostic::error(e.to_string())),
+    };
+    if state.get(&addr).is_some() {
+        return fail(
+            ui,
+            Diagnostic::error(format!("{addr} is already in state"))
+                .detail("Remove it first with `gantry state rm` if it should point at another object."),
+        );
+    }
+    let provider = match eval_provider(stack, &Values::new(&stack.dir, vars)) {
+        Ok(p) => p,
+        Err(d) => {
+            ui.report(&d, &stack.sources);
+            return Exit::Failed;
+        }
+    };
+    let Some(rt) = resources::resource_type(&addr.resource.rtype) else { return Exit::Failed };
+    let aws = AwsCtx::load(provider.region).await;
+    let tags = Default::default();
+    let ctx = ReadCtx { aws: &aws, tags_by_arn: &tags };
+    let request = ReadRequest { id: args.id.clone(), prior: hint(config) };
+    let live = match rt.read(&ctx, std::slice::from_ref(&request)).await {
+        Ok(mut live) => live.pop().flatten(),
+        Err(e) => {
+            return fail(ui, Diagnostic::error(format!("Reading {} {} failed: {e}", rt.schema().type_name, args.id)))
+        }
+    };
+    let Some(mut attrs) = live else {
+        return fail(
+            ui,
+            Diagnostic::error(format!("No {} with id {:?} exists", rt.schema().type_name, args.id))
+                .detail("Check the id (a bucket, table, repository or parameter name) and the region."),
+        );
+    };
+    let hashes = seal(rt.schema(), &mut attrs, [], &state.hasher());
+    let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or(args.id.clone());
+    state.upsert(ResourceState {
+        address: addr.clone(),
+        rtype: addr.resource.rtype.clone(),
+        id: id.clone(),
+        attributes: attrs,
+        sensitive_attributes: hashes,
+        dependencies: loaded.graph.resource_dependencies(&addr.resource),
+    });
+    if let Err(e) = backend.write(&mut state) {
+        return fail(ui, Diagnostic::error(e.to_string()));
+    }
+    println!("Imported {addr} [id={id}]. Run `gantry plan` to see how it compares with the configuration.");
+    Exit::Ok
+}
+
+/// Tells a read which optional parts the configuration uses (so an SSM
+/// parameter configured with `insecure_value` is read into it, and a
+/// table's TTL is read when the block is declared).
+fn hint(config: &crate::config::ResourceConfig) -> Attrs {
+    let mut prior = Attrs::new();
+    for attr in &config.body.attrs {
+        prior.insert(attr.name.clone(), serde_json::Value::String(String::new()));
+    }
+    for block in &config.body.blocks {
+        prior.insert(block.name.clone(), serde_json::json!([{}]));
+    }
+    prior
+}
+
+/// Runs `edit` on the state under the lock and writes it.
+fn edit_state(
+    global: &Global,
+    ui: &Ui,
+    operation: &str,
+    edit: impl FnOnce(&mut State) -> Result<String, Diagnostic>,
+) -> Exit {
+    let name = super::stack_name_of(global);
+    let backend = LocalBackend::new(&global.state_dir, &name, &global.env);
+    let _lock = match backend.lock(operation) {
+        Ok(l) => l,
+        Err(e) => return fail(ui, Diagnostic::error(format!("Cannot change state: {e}"))),
+    };
+    let mut state = match backend.read() {
+        Ok(Some(s)) => s,
+        Ok(None) => return fail(ui, Diagnostic::error(format!("No state for {name}/{} yet", global.env))),
+        Err(e) => return fail(ui, Diagnostic::error(e.to_string())),
+    };
+    let message = match edit(&mut state) {
+        Ok(m) => m,
+        Err(d) => return fail(ui, d),
+    };
+    if let Err(e) = backend.write(&mut state) {
+        return fail(ui, Diagnostic::error(e.to_string()));
+    }
+    println!("{message}");
+    Exit::Ok
+}
+
+/// The instances an address names: itself, or every instance of a resource.
+fn matching(state: &State, addr: &InstanceAddr) -> Vec<InstanceAddr> {
+    if state.get(addr).is_some() {
+        return vec![addr.clone()];
+    }
+    if addr.key == InstanceKey::None {
+        return state
+            .resources
+            .iter()
+            .filter(|r| r.address.resource == addr.resource)
+            .map(|r| r.address.clone())
+            .collect();
+    }
+    Vec::new()
+}
+
+pub fn rm(global: &Global, ui: &Ui, addresses: &[String]) -> Exit {
+    let parsed: Result<Vec<InstanceAddr>, _> = addresses.iter().map(|a| a.parse::<InstanceAddr>()).collect();
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(e) => return fail(ui, Diagnostic::error(e.to_string())),
+    };
+    edit_state(global, ui, "state rm", |state| {
+        let mut removed = Vec::new();
+        for addr in &parsed {
+            let found = matching(state, addr);
+            if found.is_empty() {
+                return Err(Diagnostic::error(format!("{addr} is not in state"))
+                    .detail("Nothing was removed. List what is with `gantry state list`."));
+            }
+            for a in found {
+                state.remove(&a);
+                removed.push(a.to_string());
+            }
+        }
+        Ok(format!(
+            "Removed {} from state: {}.\nThe objects still exist in AWS; gantry no longer manages them.",
+            if removed.len() == 1 { "1 object".to_string() } else { format!("{} objects", removed.len()) },
+            removed.join(", ")
+        ))
+    })
+}
+
+pub fn mv(global: &Global, ui: &Ui, from: &str, to: &str) -> Exit {
+    let (from, to) = match (from.parse::<InstanceAddr>(), to.parse::<InstanceAddr>()) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return fail(ui, Diagnostic::error(e.to_string())),
+    };
+    edit_state(global, ui, "state mv", |state| {
+        let sources = matching(state, &from);
+        if sources.is_empty() {
+            return Err(Diagnostic::error(format!("{from} is not in state")));
+        }
+        if from.resource.rtype != to.resource.rtype {
+            return Err(Diagnostic::error(format!(
+                "Cannot move a {} to a {}: the types differ",
+                from.resource.rtype, to.resource.rtype
+            )));
+        }
+        let whole_resource = sources.len() > 1 || sources[0] != from;
+        let moves: Vec<(InstanceAddr, InstanceAddr)> = if whole_resource {
+            if to.key != InstanceKey::None {
+                return Err(Diagnostic::error(
+                    "Moving every instance of a resource needs a resource address as the target",
+                ));
+            }
+            sources.iter().map(|s| (s.clone(), to.resource.instance(s.key.clone()))).collect()
+        } else {
+            vec![(from.clone(), to.clone())]
+        };
+        for (_, target) in &moves {
+            if state.get(target).is_some() {
+                return Err(Diagnostic::error(format!("{target} is already in state"))
+                    .detail("Nothing was moved. Remove or move that one first."));
+            }
+        }
+        for (source, target) in &moves {
+            if let Some(mut r) = state.remove(source) {
+                r.address = target.clone();
+                state.upsert(r);
+            }
+        }
+        Ok(moves.iter().map(|(s, t)| format!("Moved {s} to {t}")).collect::<Vec<_>>().join("\n"))
+    })
+}
