@@ -9,3 +9,5 @@ mod crash;
 mod lifecycle;
 mod secrets;
 mod smoke;
+mod trust_policy;
+mod workflow;
