@@ -28,7 +28,7 @@ use crate::plan::walk::{eval_local, eval_output, read_data, Planned};
 use crate::plan::Action;
 use crate::resources::{self, Attrs, ResourceType};
 use crate::scope::Values;
-use crate::state::{LocalBackend, OutputState, PendingCreate, ResourceState, State, StateError};
+use crate::state::{Backend, OutputState, PendingCreate, ResourceState, State, StateError};
 use crate::value::Value;
 
 use ops::Op;
@@ -68,7 +68,7 @@ pub struct ApplyInputs<'a> {
     pub graph: &'a Graph,
     pub env: &'a str,
     pub vars: BTreeMap<String, Value>,
-    pub backend: &'a LocalBackend,
+    pub backend: &'a dyn Backend,
     pub parallelism: usize,
 }
 
@@ -156,7 +156,7 @@ pub async fn apply(
         cancelled: false,
     };
     driver.run(&mut cancel, on_event).await?;
-    driver.finish_state()?;
+    driver.finish_state().await?;
     Ok(driver.report)
 }
 
@@ -223,7 +223,7 @@ impl Driver<'_> {
                 }
                 while self.running.len() < self.inputs.parallelism.max(1) {
                     let Some(op) = self.queue.pop_front() else { break };
-                    self.spawn(op, on_event)?;
+                    self.spawn(op, on_event).await?;
                     progressed = true;
                 }
             }
@@ -236,7 +236,7 @@ impl Driver<'_> {
             tokio::select! {
                 done = self.running.join_next() => {
                     if let Some(Ok(done)) = done {
-                        self.record(done, on_event)?;
+                        self.record(done, on_event).await?;
                     }
                 }
                 changed = cancel.changed(), if !self.cancelled => {
@@ -411,7 +411,7 @@ impl Driver<'_> {
         self.sched.finish(unit, !progress.failed);
     }
 
-    fn spawn(&mut self, op: QueuedOp, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
+    async fn spawn(&mut self, op: QueuedOp, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
         let mut owner_tags = owner_tags(&self.inputs.stack.name, self.inputs.env, &op.addr);
         if matches!(op.op, Op::Create { .. } | Op::DeleteThenCreate { .. } | Op::CreateThenDelete { .. }) {
             // Journal the intent before the call: if this process dies while
@@ -424,7 +424,7 @@ impl Driver<'_> {
                 operation_id: operation_id.clone(),
                 started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             });
-            self.inputs.backend.write(&mut self.state)?;
+            self.inputs.backend.write(&mut self.state).await?;
             owner_tags.insert(TAG_OPERATION.to_string(), operation_id);
         }
         on_event(Event::Started { addr: op.addr.clone(), action: op.action });
@@ -438,7 +438,7 @@ impl Driver<'_> {
     }
 
     /// Records the outcome of one operation in state and persists it.
-    fn record(&mut self, done: Done, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
+    async fn record(&mut self, done: Done, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
         let Done { unit, addr, action, rt, after, sensitive, tags, outcome } = done;
         self.state.pending.retain(|p| p.address != addr);
         let schema = rt.schema();
@@ -471,7 +471,7 @@ impl Driver<'_> {
                 dependencies,
             });
         }
-        self.inputs.backend.write(&mut self.state)?;
+        self.inputs.backend.write(&mut self.state).await?;
         let progress = self.progress.entry(unit).or_default();
         progress.open_ops = progress.open_ops.saturating_sub(1);
         match outcome.error {
@@ -501,7 +501,7 @@ impl Driver<'_> {
     }
 
     /// Outputs and dependencies, written once at the end.
-    fn finish_state(&mut self) -> Result<(), StateError> {
+    async fn finish_state(&mut self) -> Result<(), StateError> {
         let stack = self.inputs.stack;
         if self.planned.plan.destroy {
             if self.state.resources.is_empty() {
@@ -529,7 +529,7 @@ impl Driver<'_> {
                 }
             }
         }
-        self.inputs.backend.write(&mut self.state)
+        self.inputs.backend.write(&mut self.state).await
     }
 }
 

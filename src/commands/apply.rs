@@ -68,14 +68,14 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     };
     let backend = backend(global, &loaded.stack);
     // The lock is held from before the plan until the state is final.
-    let _lock = match backend.lock(verb) {
+    let _lock = match backend.lock(verb).await {
         Ok(lock) => lock,
         Err(e) => {
             ui.error(Diagnostic::error(format!("Cannot {verb}: {e}")));
             return Exit::Failed;
         }
     };
-    let prior = match backend.read() {
+    let prior = match backend.read().await {
         Ok(p) => p,
         Err(e) => {
             ui.error(Diagnostic::error(e.to_string()));
@@ -142,7 +142,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         graph: &loaded.graph,
         env: &global.env,
         vars: values,
-        backend: &backend,
+        backend: backend.as_ref(),
         parallelism: args.parallelism,
     };
     let mut print_event = |e: Event| match e {
@@ -188,7 +188,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
             if options.destroy { "Destroy complete!" } else { "Apply complete!" }
         );
         if !options.destroy {
-            print_outputs(&backend);
+            print_outputs(backend.as_ref()).await;
         }
         return Exit::Ok;
     }
@@ -211,8 +211,8 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     Exit::Failed
 }
 
-fn print_outputs(backend: &crate::state::LocalBackend) {
-    let Ok(Some(state)) = backend.read() else { return };
+async fn print_outputs(backend: &dyn crate::state::Backend) {
+    let Ok(Some(state)) = backend.read().await else { return };
     if state.outputs.is_empty() {
         return;
     }

@@ -5,7 +5,7 @@ use super::{load, Exit, Ui};
 use crate::addr::InstanceAddr;
 use crate::cli::{Global, GraphArgs, OutputArgs, ValidateArgs};
 use crate::diag::Diagnostic;
-use crate::state::{Lock, State};
+use crate::state::{Backend, State};
 use crate::value::Value;
 
 pub fn validate(global: &Global, ui: &Ui, args: ValidateArgs) -> Exit {
@@ -48,10 +48,9 @@ pub fn graph(global: &Global, ui: &Ui, args: GraphArgs) -> Exit {
 }
 
 /// Reads state without loading the stack's files beyond its name.
-pub(super) fn read_state(global: &Global, ui: &Ui) -> Result<(crate::state::LocalBackend, Option<State>), Exit> {
-    let stack_name = super::stack_name_of(global);
-    let backend = crate::state::LocalBackend::new(&global.state_dir, &stack_name, &global.env);
-    match backend.read() {
+pub(super) async fn read_state(global: &Global, ui: &Ui) -> Result<(Box<dyn Backend>, Option<State>), Exit> {
+    let backend = super::backend_for(global, &super::stack_name_of(global));
+    match backend.read().await {
         Ok(state) => Ok((backend, state)),
         Err(e) => {
             ui.error(Diagnostic::error(e.to_string()));
@@ -60,15 +59,15 @@ pub(super) fn read_state(global: &Global, ui: &Ui) -> Result<(crate::state::Loca
     }
 }
 
-pub fn output(global: &Global, ui: &Ui, args: OutputArgs) -> Exit {
-    let (backend, state) = match read_state(global, ui) {
+pub async fn output(global: &Global, ui: &Ui, args: OutputArgs) -> Exit {
+    let (backend, state) = match read_state(global, ui).await {
         Ok(s) => s,
         Err(e) => return e,
     };
     let Some(state) = state else {
         ui.error(
             Diagnostic::error(format!("No state for {}/{} yet", super::stack_name_of(global), global.env))
-                .detail(format!("{} does not exist: run gantry apply first.", backend.path.display())),
+                .detail(format!("{} does not exist: run gantry apply first.", backend.location())),
         );
         return Exit::Failed;
     };
@@ -112,8 +111,8 @@ pub fn output(global: &Global, ui: &Ui, args: OutputArgs) -> Exit {
     Exit::Ok
 }
 
-pub fn state_list(global: &Global, ui: &Ui) -> Exit {
-    let (_, state) = match read_state(global, ui) {
+pub async fn state_list(global: &Global, ui: &Ui) -> Exit {
+    let (_, state) = match read_state(global, ui).await {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -123,8 +122,8 @@ pub fn state_list(global: &Global, ui: &Ui) -> Exit {
     Exit::Ok
 }
 
-pub fn state_show(global: &Global, ui: &Ui, address: &str) -> Exit {
-    let (_, state) = match read_state(global, ui) {
+pub async fn state_show(global: &Global, ui: &Ui, address: &str) -> Exit {
+    let (_, state) = match read_state(global, ui).await {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -158,9 +157,9 @@ pub fn state_show(global: &Global, ui: &Ui, address: &str) -> Exit {
     Exit::Ok
 }
 
-pub fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
-    let backend = crate::state::LocalBackend::new(&global.state_dir, &super::stack_name_of(global), &global.env);
-    match Lock::force_unlock(&backend.lock_path(), id) {
+pub async fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
+    let backend = super::backend_for(global, &super::stack_name_of(global));
+    match backend.force_unlock(id).await {
         Ok(info) => {
             println!("Lock {id} removed (it was held by {} for {}).", info.who, info.operation);
             Exit::Ok

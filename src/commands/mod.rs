@@ -14,7 +14,7 @@ use crate::cli::{Cli, Command, Global, VarArgs};
 use crate::config::{vars, Stack};
 use crate::diag::{Diagnostic, Diagnostics, SourceMap};
 use crate::graph::Graph;
-use crate::state::LocalBackend;
+use crate::state::{Backend, LocalBackend};
 
 /// How a command ended.
 pub enum Exit {
@@ -73,13 +73,13 @@ pub async fn run(cli: Cli) -> Exit {
             apply::apply(g, &ui, args, false).await
         }
         Command::Import(args) => state_edit::import(g, &ui, args).await,
-        Command::Output(args) => inspect::output(g, &ui, args),
+        Command::Output(args) => inspect::output(g, &ui, args).await,
         Command::Graph(args) => inspect::graph(g, &ui, args),
-        Command::State(crate::cli::StateCommand::Rm { addresses }) => state_edit::rm(g, &ui, &addresses),
-        Command::State(crate::cli::StateCommand::Mv { from, to }) => state_edit::mv(g, &ui, &from, &to),
-        Command::State(crate::cli::StateCommand::List) => inspect::state_list(g, &ui),
-        Command::State(crate::cli::StateCommand::Show { address }) => inspect::state_show(g, &ui, &address),
-        Command::ForceUnlock { id } => inspect::force_unlock(g, &ui, &id),
+        Command::State(crate::cli::StateCommand::Rm { addresses }) => state_edit::rm(g, &ui, &addresses).await,
+        Command::State(crate::cli::StateCommand::Mv { from, to }) => state_edit::mv(g, &ui, &from, &to).await,
+        Command::State(crate::cli::StateCommand::List) => inspect::state_list(g, &ui).await,
+        Command::State(crate::cli::StateCommand::Show { address }) => inspect::state_show(g, &ui, &address).await,
+        Command::ForceUnlock { id } => inspect::force_unlock(g, &ui, &id).await,
     }
 }
 
@@ -145,8 +145,14 @@ pub fn resolve_vars(
     })
 }
 
-pub fn backend(global: &Global, stack: &Stack) -> LocalBackend {
-    LocalBackend::new(&global.state_dir, &stack.name, &global.env)
+/// The environment's state backend.
+pub fn backend(global: &Global, stack: &Stack) -> Box<dyn Backend> {
+    backend_for(global, &stack.name)
+}
+
+/// The backend of a stack known by name only (commands that load no files).
+pub fn backend_for(global: &Global, stack_name: &str) -> Box<dyn Backend> {
+    Box::new(LocalBackend::new(&global.state_dir, stack_name, &global.env))
 }
 
 /// The stack's name from its folder, for commands that need no stack files.

@@ -30,7 +30,7 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
         Ok(v) => v,
         Err(e) => return e,
     };
-    let prior = match backend(global, &loaded.stack).read() {
+    let prior = match backend(global, &loaded.stack).read().await {
         Ok(p) => p,
         Err(e) => {
             ui.error(Diagnostic::error(e.to_string()));

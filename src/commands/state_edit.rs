@@ -11,7 +11,7 @@ use crate::plan::compare::seal;
 use crate::plan::walk::eval_provider;
 use crate::resources::{self, Attrs, ReadCtx, ReadRequest};
 use crate::scope::Values;
-use crate::state::{LocalBackend, ResourceState, State};
+use crate::state::{ResourceState, State};
 
 fn fail(ui: &Ui, d: Diagnostic) -> Exit {
     ui.error(d);
@@ -54,11 +54,11 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
         Err(e) => return e,
     };
     let backend = backend(global, stack);
-    let _lock = match backend.lock("import") {
+    let _lock = match backend.lock("import").await {
         Ok(l) => l,
         Err(e) => return fail(ui, Diagnostic::error(format!("Cannot import: {e}"))),
     };
-    let mut state = match backend.read() {
+    let mut state = match backend.read().await {
         Ok(s) => s.unwrap_or_default(),
         Err(e) => return fail(ui, Diagnostic::error(e.to_string())),
     };
@@ -104,7 +104,7 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
         sensitive_attributes: hashes,
         dependencies: loaded.graph.resource_dependencies(&addr.resource),
     });
-    if let Err(e) = backend.write(&mut state) {
+    if let Err(e) = backend.write(&mut state).await {
         return fail(ui, Diagnostic::error(e.to_string()));
     }
     println!("Imported {addr} [id={id}]. Run `gantry plan` to see how it compares with the configuration.");
@@ -126,19 +126,19 @@ fn hint(config: &crate::config::ResourceConfig) -> Attrs {
 }
 
 /// Runs `edit` on the state under the lock and writes it.
-fn edit_state(
+async fn edit_state(
     global: &Global,
     ui: &Ui,
     operation: &str,
     edit: impl FnOnce(&mut State) -> Result<String, Diagnostic>,
 ) -> Exit {
     let name = super::stack_name_of(global);
-    let backend = LocalBackend::new(&global.state_dir, &name, &global.env);
-    let _lock = match backend.lock(operation) {
+    let backend = super::backend_for(global, &name);
+    let _lock = match backend.lock(operation).await {
         Ok(l) => l,
         Err(e) => return fail(ui, Diagnostic::error(format!("Cannot change state: {e}"))),
     };
-    let mut state = match backend.read() {
+    let mut state = match backend.read().await {
         Ok(Some(s)) => s,
         Ok(None) => return fail(ui, Diagnostic::error(format!("No state for {name}/{} yet", global.env))),
         Err(e) => return fail(ui, Diagnostic::error(e.to_string())),
@@ -147,7 +147,7 @@ fn edit_state(
         Ok(m) => m,
         Err(d) => return fail(ui, d),
     };
-    if let Err(e) = backend.write(&mut state) {
+    if let Err(e) = backend.write(&mut state).await {
         return fail(ui, Diagnostic::error(e.to_string()));
     }
     println!("{message}");
@@ -170,7 +170,7 @@ fn matching(state: &State, addr: &InstanceAddr) -> Vec<InstanceAddr> {
     Vec::new()
 }
 
-pub fn rm(global: &Global, ui: &Ui, addresses: &[String]) -> Exit {
+pub async fn rm(global: &Global, ui: &Ui, addresses: &[String]) -> Exit {
     let parsed: Result<Vec<InstanceAddr>, _> = addresses.iter().map(|a| a.parse::<InstanceAddr>()).collect();
     let parsed = match parsed {
         Ok(p) => p,
@@ -195,9 +195,10 @@ pub fn rm(global: &Global, ui: &Ui, addresses: &[String]) -> Exit {
             removed.join(", ")
         ))
     })
+    .await
 }
 
-pub fn mv(global: &Global, ui: &Ui, from: &str, to: &str) -> Exit {
+pub async fn mv(global: &Global, ui: &Ui, from: &str, to: &str) -> Exit {
     let (from, to) = match (from.parse::<InstanceAddr>(), to.parse::<InstanceAddr>()) {
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => return fail(ui, Diagnostic::error(e.to_string())),
@@ -238,4 +239,5 @@ pub fn mv(global: &Global, ui: &Ui, from: &str, to: &str) -> Exit {
         }
         Ok(moves.iter().map(|(s, t)| format!("Moved {s} to {t}")).collect::<Vec<_>>().join("\n"))
     })
+    .await
 }

@@ -7,7 +7,10 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{parse, Lock, State, StateError};
+use async_trait::async_trait;
+
+use super::backend::{Backend, HeldLock};
+use super::{parse, Lock, LockInfo, State, StateError};
 
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
@@ -27,12 +30,8 @@ impl LocalBackend {
         with_suffix(&self.path, ".backup")
     }
 
-    pub fn lock(&self, operation: &str) -> Result<Lock, StateError> {
-        Lock::acquire(&self.lock_path(), &self.path, operation)
-    }
-
     /// Reads the state, `None` when the environment has none yet.
-    pub fn read(&self) -> Result<Option<State>, StateError> {
+    pub fn read_sync(&self) -> Result<Option<State>, StateError> {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -43,8 +42,8 @@ impl LocalBackend {
 
     /// Writes `state` with its serial incremented, refusing when the file on
     /// disk is not the version `state` was read from.
-    pub fn write(&self, state: &mut State) -> Result<(), StateError> {
-        if let Some(on_disk) = self.read()? {
+    pub fn write_sync(&self, state: &mut State) -> Result<(), StateError> {
+        if let Some(on_disk) = self.read_sync()? {
             if on_disk.lineage != state.lineage || on_disk.serial != state.serial {
                 return Err(StateError::Conflict {
                     path: self.display(),
@@ -89,6 +88,36 @@ impl LocalBackend {
     }
 }
 
+// Local files are small and on local disk: plain blocking I/O is fine here.
+#[async_trait]
+impl Backend for LocalBackend {
+    fn location(&self) -> String {
+        self.display()
+    }
+
+    async fn read(&self) -> Result<Option<State>, StateError> {
+        self.read_sync()
+    }
+
+    async fn write(&self, state: &mut State) -> Result<(), StateError> {
+        self.write_sync(state)
+    }
+
+    async fn lock(&self, operation: &str) -> Result<Box<dyn HeldLock>, StateError> {
+        Ok(Box::new(Lock::acquire(&self.lock_path(), &self.path, operation)?))
+    }
+
+    async fn force_unlock(&self, id: &str) -> Result<LockInfo, StateError> {
+        Lock::force_unlock(&self.lock_path(), id)
+    }
+}
+
+impl HeldLock for Lock {
+    fn info(&self) -> &LockInfo {
+        &self.info
+    }
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
@@ -99,19 +128,25 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn keeps_the_backend_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        super::super::backend::conformance(&LocalBackend::new(dir.path(), "stack", "dev")).await;
+    }
+
     #[test]
     fn writes_atomically_with_backup_and_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
         let backend = LocalBackend::new(dir.path(), "stack", "dev");
-        assert!(backend.read().unwrap().is_none());
+        assert!(backend.read_sync().unwrap().is_none());
         let mut state = State::new();
-        backend.write(&mut state).unwrap();
+        backend.write_sync(&mut state).unwrap();
         assert_eq!(state.serial, 1);
-        backend.write(&mut state).unwrap();
+        backend.write_sync(&mut state).unwrap();
         let mode = fs::metadata(&backend.path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert!(backend.backup_path().exists());
-        assert_eq!(backend.read().unwrap().unwrap().serial, 2);
+        assert_eq!(backend.read_sync().unwrap().unwrap().serial, 2);
     }
 
     #[test]
@@ -119,10 +154,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let backend = LocalBackend::new(dir.path(), "stack", "dev");
         let mut a = State::new();
-        backend.write(&mut a).unwrap();
-        let mut b = backend.read().unwrap().unwrap();
-        backend.write(&mut b).unwrap();
-        assert!(matches!(backend.write(&mut a), Err(StateError::Conflict { .. })));
+        backend.write_sync(&mut a).unwrap();
+        let mut b = backend.read_sync().unwrap().unwrap();
+        backend.write_sync(&mut b).unwrap();
+        assert!(matches!(backend.write_sync(&mut a), Err(StateError::Conflict { .. })));
     }
 
     #[test]
@@ -131,7 +166,7 @@ mod tests {
         let backend = LocalBackend::new(dir.path(), "stack", "dev");
         fs::create_dir_all(backend.path.parent().unwrap()).unwrap();
         fs::write(&backend.path, "{ not json").unwrap();
-        assert!(matches!(backend.read(), Err(StateError::Corrupt { .. })));
+        assert!(matches!(backend.read_sync(), Err(StateError::Corrupt { .. })));
         assert_eq!(fs::read_to_string(&backend.path).unwrap(), "{ not json");
     }
 }

@@ -2,6 +2,7 @@
 //! secret: sensitive attributes are kept as keyed hashes, enough to notice a
 //! change, useless to recover the value.
 
+pub mod backend;
 mod hash;
 pub mod local;
 mod lock;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::addr::{InstanceAddr, ResourceAddr};
 use crate::resources::Attrs;
 
+pub use backend::{Backend, HeldLock};
 pub use hash::SecretHasher;
 pub use local::LocalBackend;
 pub use lock::{Lock, LockInfo};
