@@ -169,10 +169,13 @@ pub fn merge_tags(default_tags: &Value, tags: &Value) -> Value {
             }
         }
     }
+    // A secret in either map makes the merge secret: peeling the outer
+    // mark above must not launder it.
+    let sensitive = default_tags.is_sensitive() || tags.is_sensitive();
     if merged.is_empty() {
         Value::Null
     } else {
-        Value::Map(merged)
+        Value::Map(merged).marked_if(sensitive)
     }
 }
 
@@ -239,6 +242,12 @@ mod tests {
         assert!(convert(Ty::Bool, Value::string("yes")).is_err());
         let s = convert(Ty::String, Value::string("x").mark_sensitive()).unwrap();
         assert!(s.is_sensitive());
+    }
+
+    #[test]
+    fn tags_all_keeps_secrets_secret() {
+        let t = Value::Map(BTreeMap::from([("k".into(), Value::string("x"))])).mark_sensitive();
+        assert!(merge_tags(&Value::Null, &t).is_sensitive());
     }
 
     #[test]

@@ -2,11 +2,22 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use gantry::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(terraform_style_args(std::env::args_os()));
+    let cli = match Cli::try_parse_from(terraform_style_args(std::env::args_os())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap exits 2 on a usage error, which CI would read as "changes
+            // present" under --detailed-exitcode: a usage error is an error.
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
+            };
+        }
+    };
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -93,7 +93,7 @@ fn apply_noop_update_replace_destroy() {
     run(&g, &stack, &["destroy", "--auto-approve"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Destroy complete! Resources: 0 added, 0 changed, 6 destroyed."));
+        .stdout(predicate::str::contains("Destroy complete! Resources: 6 destroyed."));
     assert_eq!(parameter_value(&format!("/{p}/GREETING")), None);
     assert!(block_on(aws().dynamodb.describe_table().table_name(format!("{p}-items2")).send()).is_err());
     assert!(block_on(aws().ecr.describe_repositories().repository_names(format!("{p}-app")).send()).is_err());

@@ -123,3 +123,39 @@ output "leak" {
     assert!(err.contains("Output \"leak\" refers to sensitive values"), "{err}");
     assert_clean("the error", &out.stderr);
 }
+
+#[test]
+fn a_secret_in_a_tag_stays_masked_everywhere() {
+    let g = Gantry::new();
+    let stack = g.fixture("basic");
+    let main = stack.join("main.tf");
+    let text = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        text.replace(
+            "  force_delete = true\n",
+            "  force_delete = true\n  tags = {\n    fingerprint = \"x-${var.secret}\"\n  }\n",
+        ),
+    )
+    .unwrap();
+    for args in [
+        &["plan"][..],
+        &["plan", "--json"][..],
+        &["plan", "--markdown"][..],
+        &["apply", "--auto-approve"][..],
+        &["plan", "--detailed-exitcode"][..],
+        &["destroy", "--auto-approve"][..],
+    ] {
+        let out = run(&g, &stack, CANARY, args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_clean(&format!("stdout of {args:?}"), &out.stdout);
+        assert_clean(&format!("stderr of {args:?}"), &out.stderr);
+        assert_state_clean(&g);
+    }
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    // 2 means "changes present" under --detailed-exitcode.
+    Gantry::offline().cmd(["plan", "--no-such-flag"]).assert().code(1);
+}

@@ -31,7 +31,7 @@ fn saved_plan_is_applied_exactly_and_refused_when_anything_moved() {
     run(&g, &stack, &["plan", "--out", plan.to_str().unwrap()])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Saved the plan"));
+        .stderr(predicate::str::contains("Saved the plan"));
     let saved = std::fs::read_to_string(&plan).unwrap();
     assert!(!saved.contains(SECRET), "a saved plan holds no secret");
     g.cmd(["show", "--json"]).arg(&plan).assert().success().stdout(predicate::str::contains("\"resource_changes\""));

@@ -328,6 +328,10 @@ impl Driver<'_> {
                 Ok(false)
             }
             Node::Resource(addr) if addr.mode == Mode::Data => {
+                if let Some(v) = self.planned.data.get(addr) {
+                    self.values.resources.insert(addr.clone(), v.clone());
+                    return Ok(false);
+                }
                 let aws = self.planned.aws.clone();
                 read_data(stack, &mut self.values, &aws, &self.planned.provider, addr).await.map(|_| false)
             }

@@ -183,10 +183,11 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         }
     }
     if report.ok() {
-        println!(
-            "\n{} Resources: {added} added, {changed} changed, {destroyed} destroyed.",
-            if options.destroy { "Destroy complete!" } else { "Apply complete!" }
-        );
+        if options.destroy {
+            println!("\nDestroy complete! Resources: {destroyed} destroyed.");
+        } else {
+            println!("\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        }
         if !options.destroy {
             print_outputs(backend.as_ref()).await;
         }

@@ -73,13 +73,12 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
             ui.error(Diagnostic::error(e.to_string()));
             return Exit::Failed;
         }
-        if !args.json {
-            println!(
-                "\nSaved the plan to {}. Apply exactly this plan with: gantry apply {}",
-                out.display(),
-                out.display()
-            );
-        }
+        // On stderr: stdout may be a PR comment or JSON.
+        eprintln!(
+            "\nSaved the plan to {}. Apply exactly this plan with: gantry apply {}",
+            out.display(),
+            out.display()
+        );
     }
     tracing::info!(aws_calls = planned.aws.calls(), "plan finished");
     let drift_only = options.refresh_only && !planned.plan.drift.is_empty();

@@ -56,6 +56,8 @@ pub struct Planned {
     pub aws: AwsCtx,
     pub provider: ProviderValues,
     pub adopted: Vec<InstanceAddr>,
+    /// Data sources read during the plan, so apply need not read them again.
+    pub data: BTreeMap<ResourceAddr, Value>,
 }
 
 /// Evaluates the provider block.
@@ -257,7 +259,8 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
     let plan =
         Plan { stack: stack.name.clone(), env: env.to_string(), changes, drift, outputs, destroy: options.destroy };
-    Ok(Planned { plan, refreshed, aws, provider, adopted })
+    let data = values.resources.into_iter().filter(|(a, v)| a.mode == Mode::Data && v.is_known()).collect();
+    Ok(Planned { plan, refreshed, aws, provider, adopted, data })
 }
 
 #[allow(clippy::too_many_arguments)]
