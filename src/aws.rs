@@ -41,6 +41,8 @@ pub struct AwsCtx {
     pub ecr: aws_sdk_ecr::Client,
     pub sts: aws_sdk_sts::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub ec2: aws_sdk_ec2::Client,
     calls: Arc<AtomicU64>,
 }
 
@@ -71,6 +73,8 @@ impl AwsCtx {
             ecr: aws_sdk_ecr::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            ec2: aws_sdk_ec2::Client::new(config),
             calls: Arc::new(AtomicU64::new(0)),
         }
     }

@@ -14,9 +14,16 @@ pub(crate) mod support;
 mod data_sources;
 mod dynamodb_table;
 mod ecr_repository;
+mod iam_instance_profile;
+mod iam_openid_connect_provider;
+mod iam_role;
+mod iam_role_policy;
+mod iam_role_policy_attachment;
+mod instance;
 mod s3_bucket;
 mod s3_bucket_public_access_block;
 mod s3_bucket_versioning;
+mod security_group;
 mod ssm_parameter;
 
 pub use schema::{Attr, BlockSchema, Presence, Schema, Ty};

@@ -3,14 +3,34 @@
 use super::data_sources::{CallerIdentity, Region};
 use super::dynamodb_table::DynamodbTable;
 use super::ecr_repository::EcrRepository;
+use super::iam_instance_profile::IamInstanceProfile;
+use super::iam_openid_connect_provider::IamOpenidConnectProvider;
+use super::iam_role::IamRole;
+use super::iam_role_policy::IamRolePolicy;
+use super::iam_role_policy_attachment::IamRolePolicyAttachment;
+use super::instance::Instance;
 use super::s3_bucket::S3Bucket;
 use super::s3_bucket_public_access_block::S3BucketPublicAccessBlock;
 use super::s3_bucket_versioning::S3BucketVersioning;
+use super::security_group::SecurityGroup;
 use super::ssm_parameter::SsmParameter;
 use super::{DataSource, ResourceType};
 
-pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] =
-    &[&SsmParameter, &S3Bucket, &S3BucketVersioning, &S3BucketPublicAccessBlock, &DynamodbTable, &EcrRepository];
+pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
+    &SsmParameter,
+    &S3Bucket,
+    &S3BucketVersioning,
+    &S3BucketPublicAccessBlock,
+    &DynamodbTable,
+    &EcrRepository,
+    &IamOpenidConnectProvider,
+    &IamRole,
+    &IamRolePolicy,
+    &IamRolePolicyAttachment,
+    &IamInstanceProfile,
+    &SecurityGroup,
+    &Instance,
+];
 
 pub(super) static DATA_SOURCES: &[&(dyn DataSource + 'static)] = &[&CallerIdentity, &Region];
 

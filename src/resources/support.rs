@@ -1,5 +1,6 @@
 //! Small helpers shared by the resource types: reading typed values out of
-//! attribute maps, building complete attribute maps, and tag bookkeeping.
+//! attribute maps, building complete attribute maps, tag bookkeeping,
+//! waiting and retrying, and what the IAM and EC2 types have in common.
 
 use std::future::Future;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Attrs, Schema};
-use crate::aws::{is_gantry_tag, ProviderError, Tags};
+use crate::aws::{is_gantry_tag, AwsCtx, ClassifyExt, ProviderError, Tags};
 
 /// A string attribute; null, absent and non-strings are `None`.
 pub fn get_str<'a>(attrs: &'a Attrs, name: &str) -> Option<&'a str> {
@@ -231,6 +232,143 @@ where
     }
 }
 
+/// Calls `attempt` again, with a growing pause, while it fails with an
+/// error `transient` accepts (IAM eventual consistency, an instance still
+/// holding a security group). Gives up after `limit` with the last error.
+pub async fn retry_while<T, F, Fut>(
+    limit: Duration,
+    transient: impl Fn(&ProviderError) -> bool,
+    mut attempt: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match attempt().await {
+            Err(e) if transient(&e) && start.elapsed() + pause <= limit => {
+                tracing::debug!("{e}; trying again in {} ms", pause.as_millis());
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(8));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// True when `live` carries every ownership tag in `owner`. With the
+/// operation id among them, only the object of that very create matches
+/// (not an older one at the same address).
+pub fn has_owner_tags(live: &Tags, owner: &Tags) -> bool {
+    owner.iter().all(|(k, v)| live.get(k) == Some(v))
+}
+
+/// The ARN partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// A timestamp as Terraform shows it (RFC 3339).
+pub fn format_date(date: &aws_smithy_types::DateTime) -> Option<String> {
+    date.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
+}
+
+/// An IAM policy document as JSON text. IAM answers with the document
+/// URL-encoded; text that is already JSON (some emulators) is kept.
+pub fn decode_policy(doc: &str) -> String {
+    if doc.trim_start().starts_with('{') {
+        return doc.to_string();
+    }
+    percent_encoding::percent_decode_str(doc).decode_utf8_lossy().into_owned()
+}
+
+/// Two JSON documents with the same content (key order and whitespace
+/// aside); text that does not parse compares as text.
+pub fn same_json(a: Option<&str>, b: Option<&str>) -> bool {
+    let parse = |s: Option<&str>| s.map(|s| serde_json::from_str::<Value>(s).map_err(|_| s.to_string()));
+    parse(a) == parse(b)
+}
+
+pub fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
+    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+pub fn iam_tag_list(call: &str, tags: Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, ProviderError> {
+    tags.into_iter().map(|(k, v)| built(call, aws_sdk_iam::types::Tag::builder().key(k).value(v).build())).collect()
+}
+
+/// The ARNs of the managed policies attached to a role, every page.
+pub async fn attached_role_policies(aws: &AwsCtx, role: &str) -> Result<Vec<String>, ProviderError> {
+    let mut arns = Vec::new();
+    let mut marker = None;
+    loop {
+        aws.count_call();
+        let out = aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .set_marker(marker)
+            .send()
+            .await
+            .classify("iam:ListAttachedRolePolicies")?;
+        arns.extend(out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)));
+        marker = out.marker().filter(|_| out.is_truncated()).map(str::to_string);
+        if marker.is_none() {
+            return Ok(arns);
+        }
+    }
+}
+
+pub fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
+    tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
+}
+
+/// Tags attached by the create call itself (`TagSpecifications`).
+pub fn ec2_tag_spec(kind: aws_sdk_ec2::types::ResourceType, tags: Tags) -> aws_sdk_ec2::types::TagSpecification {
+    let tags = tags.into_iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build()).collect();
+    aws_sdk_ec2::types::TagSpecification::builder().resource_type(kind).set_tags(Some(tags)).build()
+}
+
+/// DescribeX filters selecting what carries the ownership tags (see
+/// [`has_owner_tags`]).
+pub fn ec2_owner_filters(owner: &Tags) -> Vec<aws_sdk_ec2::types::Filter> {
+    owner
+        .iter()
+        .map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build())
+        .collect()
+}
+
+/// Applies an update's tag changes to an EC2 object with CreateTags and DeleteTags.
+pub async fn ec2_update_tags(
+    aws: &AwsCtx,
+    id: &str,
+    prior: &Attrs,
+    desired: &Attrs,
+    owner_tags: &Tags,
+) -> Result<(), ProviderError> {
+    use aws_sdk_ec2::types::Tag;
+    let changes = tag_changes(prior, desired, owner_tags);
+    if !changes.set.is_empty() {
+        let tags = changes.set.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        aws.count_call();
+        aws.ec2.create_tags().resources(id).set_tags(Some(tags)).send().await.classify("ec2:CreateTags")?;
+    }
+    if !changes.remove.is_empty() {
+        let tags = changes.remove.into_iter().map(|k| Tag::builder().key(k).build()).collect();
+        aws.count_call();
+        aws.ec2.delete_tags().resources(id).set_tags(Some(tags)).send().await.classify("ec2:DeleteTags")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +452,55 @@ mod tests {
             retryable: false,
         };
         assert!(!redact(err, Some("hunter2")).to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn policies_are_url_decoded_unless_already_json() {
+        assert_eq!(decode_policy("%7B%22a%22%3A%20%22s3%3A%2A%22%7D"), r#"{"a": "s3:*"}"#);
+        assert_eq!(decode_policy(r#"{"a": "100%"}"#), r#"{"a": "100%"}"#);
+        assert!(same_json(Some(r#"{"a":1,"b":[2]}"#), Some(r#"{ "b": [2], "a": 1 }"#)));
+        assert!(!same_json(Some(r#"{"a":1}"#), Some(r#"{"a":2}"#)));
+        assert!(!same_json(None, Some("{}")));
+    }
+
+    #[test]
+    fn owner_tags_match_all_given_keys() {
+        let owner = tags(&[("gantry:stack", "s"), ("gantry:address", "a.b")]);
+        assert!(has_owner_tags(&tags(&[("gantry:stack", "s"), ("gantry:address", "a.b"), ("k", "v")]), &owner));
+        assert!(!has_owner_tags(&tags(&[("gantry:stack", "s"), ("gantry:address", "a.c")]), &owner));
+        let mut with_operation = owner.clone();
+        with_operation.insert("gantry:operation".into(), "7".into());
+        assert!(!has_owner_tags(&tags(&[("gantry:stack", "s"), ("gantry:address", "a.b")]), &with_operation));
+    }
+
+    #[tokio::test]
+    async fn retry_while_stops_on_success_and_on_other_errors() {
+        let mut calls = 0;
+        let result = retry_while(
+            Duration::from_secs(5),
+            |e| e.code() == Some("Later"),
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n < 2 {
+                        Err(ProviderError::Api {
+                            call: "x:Y",
+                            code: "Later".into(),
+                            message: String::new(),
+                            request_id: None,
+                            retryable: false,
+                        })
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.ok(), Some(2));
+        let failed: Result<(), _> =
+            retry_while(Duration::from_secs(5), |_| false, || async { Err(ProviderError::Invalid("no".into())) }).await;
+        assert!(failed.is_err());
     }
 }
