@@ -34,7 +34,8 @@ pub struct Global {
     /// The stack folder (its .tf files, envs/<env>.tfvars)
     #[arg(short = 's', long = "stack", global = true, default_value = ".", env = "GANTRY_STACK")]
     pub stack: PathBuf,
-    /// The environment: selects envs/<ENV>.tfvars and state/<stack>/<ENV>.json
+    /// The environment: selects envs/<ENV>.tfvars, and state/<stack>/<ENV>.json
+    /// or the backend gantry.hcl configures for it
     #[arg(short = 'e', long = "env", global = true, default_value = "default", env = "GANTRY_ENV")]
     pub env: String,
     /// Where local state files live: <DIR>/<stack>/<env>.json
@@ -209,4 +210,8 @@ pub enum StateCommand {
     },
     /// Move a resource to another address (after a rename, or into count/for_each)
     Mv { from: String, to: String },
+    /// Move the environment's local state file to the backend gantry.hcl now
+    /// configures for it (keeps lineage and serial; the local file is renamed
+    /// to <env>.json.migrated, never deleted)
+    Migrate,
 }

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use tokio::sync::watch;
 
-use super::{backend, load, resolve_vars, tfvars_path, Exit, Ui};
+use super::{backend_with, load, resolve_vars, settings, tfvars_path, Exit, Ui};
 use crate::apply::{apply as run_apply, ApplyInputs, Event};
 use crate::cli::{ApplyArgs, Global};
 use crate::diag::Diagnostic;
@@ -15,12 +15,23 @@ use crate::render::text::TextRenderer;
 
 pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> Exit {
     let verb = if destroy { "destroy" } else { "apply" };
-    // A saved plan was reviewed already; anything else needs a yes.
+    let settings = match settings(global, ui) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let env_settings = settings.env(&global.env);
+    // A saved plan was reviewed already; anything else needs a yes (or, in a
+    // protected environment, its name).
     let approved = args.auto_approve || args.plan_file.is_some() || args.refresh_only;
     if !approved && !std::io::stdin().is_terminal() {
+        let answer = if env_settings.protect {
+            format!("the environment's name (\"{}\" is protected in gantry.hcl)", global.env)
+        } else {
+            "yes".to_string()
+        };
         ui.error(
             Diagnostic::error(format!("{verb} needs approval, and there is no terminal to ask on"))
-                .detail("Run it in a terminal to review the plan and type yes, pass --auto-approve (for CI), or apply a reviewed plan file: gantry plan --out FILE, then gantry apply FILE."),
+                .detail(format!("Run it in a terminal to review the plan and type {answer}, pass --auto-approve (for CI), or apply a reviewed plan file: gantry plan --out FILE, then gantry apply FILE.")),
         );
         return Exit::Failed;
     }
@@ -66,7 +77,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         Ok(v) => v,
         Err(e) => return e,
     };
-    let backend = backend(global, &loaded.stack);
+    let backend = backend_with(global, &loaded.stack.name, &env_settings).await;
     // The lock is held from before the plan until the state is final.
     let _lock = match backend.lock(verb).await {
         Ok(lock) => lock,
@@ -121,7 +132,10 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     if !has_work {
         return Exit::Ok;
     }
-    if !approved && planned.plan.has_changes() && !confirm(&loaded.stack.name, &global.env, options.destroy) {
+    if !approved
+        && planned.plan.has_changes()
+        && !confirm(&loaded.stack.name, &global.env, options.destroy, env_settings.protect)
+    {
         eprintln!("\n{verb} cancelled: nothing was changed.");
         return Exit::Failed;
     }
@@ -160,6 +174,14 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     interrupt.abort();
     let report = match result {
         Ok(r) => r,
+        Err(e @ crate::state::StateError::Conflict { .. }) => {
+            ui.error(Diagnostic::error(format!("Saving state failed: {e}")).detail(
+                "Someone else wrote this environment's state while this run held the lock (by hand, or after a force-unlock); \
+                 it was left as they wrote it. The operation that just finished is not recorded in it. Find out who wrote it \
+                 and why before running apply again (a versioned state bucket keeps the earlier versions).",
+            ));
+            return Exit::Failed;
+        }
         Err(e) => {
             ui.error(Diagnostic::error(format!("Saving state failed: {e}")).detail(
                 "The operation that just finished is not recorded. Do not run apply again until the state file is writable; \
@@ -226,18 +248,33 @@ async fn print_outputs(backend: &dyn crate::state::Backend) {
     }
 }
 
-fn confirm(stack: &str, env: &str, destroy: bool) -> bool {
+/// Asks on the terminal. A protected environment wants its own name typed,
+/// so that a "yes" meant for staging cannot approve prod.
+fn confirm(stack: &str, env: &str, destroy: bool, protect: bool) -> bool {
     if destroy {
         println!("\nDo you really want to destroy all resources of {stack}/{env}?");
     } else {
         println!("\nDo you want to perform these actions in {stack}/{env}?");
     }
-    print!("  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    let expected = expected_answer(env, protect);
+    if protect {
+        print!("  {env} is a protected environment: type the environment name to confirm.\n\n  Enter a value: ");
+    } else {
+        print!("  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    }
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
     println!();
-    line.trim() == "yes"
+    line.trim() == expected
+}
+
+fn expected_answer(env: &str, protect: bool) -> &str {
+    if protect {
+        env
+    } else {
+        "yes"
+    }
 }
 
 fn progressive(action: Action) -> &'static str {
@@ -257,5 +294,16 @@ fn completed(action: Action) -> &'static str {
         Action::Delete => "Destruction complete",
         Action::DeleteThenCreate | Action::CreateThenDelete => "Replacement complete",
         Action::NoOp => "Read complete",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expected_answer;
+
+    #[test]
+    fn protected_environments_want_their_name_not_yes() {
+        assert_eq!(expected_answer("prod", true), "prod");
+        assert_eq!(expected_answer("prod", false), "yes");
     }
 }

@@ -11,6 +11,9 @@ use crate::value::Value;
 pub fn validate(global: &Global, ui: &Ui, args: ValidateArgs) -> Exit {
     match load(global, ui) {
         Ok(loaded) => {
+            if let Err(e) = super::settings(global, ui) {
+                return e;
+            }
             // Variables are optional here: whatever they don't provide is
             // unknown, and checks skip what they cannot see.
             let tfvars = super::tfvars_path(global, &loaded.stack, &args.vars).ok().flatten();
@@ -49,7 +52,7 @@ pub fn graph(global: &Global, ui: &Ui, args: GraphArgs) -> Exit {
 
 /// Reads state without loading the stack's files beyond its name.
 pub(super) async fn read_state(global: &Global, ui: &Ui) -> Result<(Box<dyn Backend>, Option<State>), Exit> {
-    let backend = super::backend_for(global, &super::stack_name_of(global));
+    let backend = super::backend_for(global, ui, &super::stack_name_of(global)).await?;
     match backend.read().await {
         Ok(state) => Ok((backend, state)),
         Err(e) => {
@@ -158,7 +161,10 @@ pub async fn state_show(global: &Global, ui: &Ui, address: &str) -> Exit {
 }
 
 pub async fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
-    let backend = super::backend_for(global, &super::stack_name_of(global));
+    let backend = match super::backend_for(global, ui, &super::stack_name_of(global)).await {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
     match backend.force_unlock(id).await {
         Ok(info) => {
             println!("Lock {id} removed (it was held by {} for {}).", info.who, info.operation);

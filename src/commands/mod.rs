@@ -10,11 +10,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::aws::AwsCtx;
 use crate::cli::{Cli, Command, Global, VarArgs};
-use crate::config::{vars, Stack};
+use crate::config::{vars, BackendSettings, EnvSettings, Settings, Stack};
 use crate::diag::{Diagnostic, Diagnostics, SourceMap};
 use crate::graph::Graph;
-use crate::state::{Backend, LocalBackend};
+use crate::state::{Backend, LocalBackend, RefuseUnmigrated, S3Backend};
 
 /// How a command ended.
 pub enum Exit {
@@ -79,6 +80,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::State(crate::cli::StateCommand::Mv { from, to }) => state_edit::mv(g, &ui, &from, &to).await,
         Command::State(crate::cli::StateCommand::List) => inspect::state_list(g, &ui).await,
         Command::State(crate::cli::StateCommand::Show { address }) => inspect::state_show(g, &ui, &address).await,
+        Command::State(crate::cli::StateCommand::Migrate) => state_edit::migrate(g, &ui).await,
         Command::ForceUnlock { id } => inspect::force_unlock(g, &ui, &id).await,
     }
 }
@@ -145,14 +147,47 @@ pub fn resolve_vars(
     })
 }
 
-/// The environment's state backend.
-pub fn backend(global: &Global, stack: &Stack) -> Box<dyn Backend> {
-    backend_for(global, &stack.name)
+/// The stack folder's `gantry.hcl` (defaults when there is none). A bad file
+/// is reported with file and line.
+pub fn settings(global: &Global, ui: &Ui) -> Result<Settings, Exit> {
+    Settings::load(&global.stack).map_err(|(sources, diags)| {
+        ui.report(&diags, &sources);
+        Exit::Failed
+    })
 }
 
-/// The backend of a stack known by name only (commands that load no files).
-pub fn backend_for(global: &Global, stack_name: &str) -> Box<dyn Backend> {
-    Box::new(LocalBackend::new(&global.state_dir, stack_name, &global.env))
+/// The environment's state backend, as `gantry.hcl` configures it.
+pub async fn backend(global: &Global, ui: &Ui, stack: &Stack) -> Result<Box<dyn Backend>, Exit> {
+    backend_for(global, ui, &stack.name).await
+}
+
+/// The backend of a stack known by name only (commands that load no `.tf`
+/// files); `gantry.hcl` is read from the stack folder all the same.
+pub async fn backend_for(global: &Global, ui: &Ui, stack_name: &str) -> Result<Box<dyn Backend>, Exit> {
+    let settings = settings(global, ui)?;
+    Ok(backend_with(global, stack_name, &settings.env(&global.env)).await)
+}
+
+/// The backend of an environment with the given settings: local, or S3
+/// guarded against starting empty while a local state file still exists.
+pub async fn backend_with(global: &Global, stack_name: &str, env: &EnvSettings) -> Box<dyn Backend> {
+    let local = LocalBackend::new(&global.state_dir, stack_name, &global.env);
+    match s3_backend(global, stack_name, env).await {
+        None => Box::new(local),
+        Some(remote) => {
+            let command = format!("gantry state migrate -s {} -e {}", global.stack.display(), global.env);
+            Box::new(RefuseUnmigrated::new(Box::new(remote), local, command))
+        }
+    }
+}
+
+/// The S3 backend of an environment, when it has one. Its clients use the
+/// backend's region, else the environment's (AWS_REGION, profile).
+pub async fn s3_backend(global: &Global, stack_name: &str, env: &EnvSettings) -> Option<S3Backend> {
+    let BackendSettings::S3 { bucket, key, region, lock_table } = &env.backend else { return None };
+    let aws = AwsCtx::load(region.clone()).await;
+    let key = key.clone().unwrap_or_else(|| BackendSettings::default_key(stack_name, &global.env));
+    Some(S3Backend::new(&aws, bucket, &key, lock_table.as_deref()))
 }
 
 /// The stack's name from its folder, for commands that need no stack files.

@@ -30,7 +30,11 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
         Ok(v) => v,
         Err(e) => return e,
     };
-    let prior = match backend(global, &loaded.stack).read().await {
+    let backend = match backend(global, ui, &loaded.stack).await {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let prior = match backend.read().await {
         Ok(p) => p,
         Err(e) => {
             ui.error(Diagnostic::error(e.to_string()));

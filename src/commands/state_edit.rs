@@ -11,7 +11,7 @@ use crate::plan::compare::seal;
 use crate::plan::walk::eval_provider;
 use crate::resources::{self, Attrs, ReadCtx, ReadRequest};
 use crate::scope::Values;
-use crate::state::{ResourceState, State};
+use crate::state::{Backend, LocalBackend, ResourceState, State};
 
 fn fail(ui: &Ui, d: Diagnostic) -> Exit {
     ui.error(d);
@@ -53,7 +53,10 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
         Ok(v) => v,
         Err(e) => return e,
     };
-    let backend = backend(global, stack);
+    let backend = match backend(global, ui, stack).await {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
     let _lock = match backend.lock("import").await {
         Ok(l) => l,
         Err(e) => return fail(ui, Diagnostic::error(format!("Cannot import: {e}"))),
@@ -133,7 +136,10 @@ async fn edit_state(
     edit: impl FnOnce(&mut State) -> Result<String, Diagnostic>,
 ) -> Exit {
     let name = super::stack_name_of(global);
-    let backend = super::backend_for(global, &name);
+    let backend = match super::backend_for(global, ui, &name).await {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
     let _lock = match backend.lock(operation).await {
         Ok(l) => l,
         Err(e) => return fail(ui, Diagnostic::error(format!("Cannot change state: {e}"))),
@@ -240,4 +246,59 @@ pub async fn mv(global: &Global, ui: &Ui, from: &str, to: &str) -> Exit {
         Ok(moves.iter().map(|(s, t)| format!("Moved {s} to {t}")).collect::<Vec<_>>().join("\n"))
     })
     .await
+}
+
+/// `gantry state migrate`: moves the environment's local state to the
+/// backend `gantry.hcl` configures for it.
+pub async fn migrate(global: &Global, ui: &Ui) -> Exit {
+    let settings = match super::settings(global, ui) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let name = super::stack_name_of(global);
+    let env = settings.env(&global.env);
+    let Some(remote) = super::s3_backend(global, &name, &env).await else {
+        return fail(
+            ui,
+            Diagnostic::error(format!("The environment \"{}\" keeps its state locally: there is nothing to migrate to", global.env))
+                .detail(format!(
+                    "Configure its backend in {} first, e.g.\n\nenvironment \"{}\" {{\n  backend \"s3\" {{\n    bucket = \"my-state-bucket\"\n  }}\n}}",
+                    global.stack.join(crate::config::settings::FILE_NAME).display(),
+                    global.env
+                )),
+        );
+    };
+    let local = LocalBackend::new(&global.state_dir, &name, &global.env);
+    match crate::state::migrate::migrate(&local, &remote).await {
+        Ok(m) => {
+            if m.already_there {
+                println!("{} already holds this state (lineage {}, serial {}).", m.location, m.lineage, m.serial);
+            } else {
+                println!(
+                    "Migrated the state of {name}/{} ({} resource{}, lineage {}, serial {}) from {} to {}; read back and verified.",
+                    global.env,
+                    m.resources,
+                    if m.resources == 1 { "" } else { "s" },
+                    m.lineage,
+                    m.serial,
+                    local.path.display(),
+                    m.location
+                );
+            }
+            println!("The state now lives in {}. The local file was kept as {}.", m.location, m.kept.display());
+            Exit::Ok
+        }
+        Err(e) => {
+            let mut detail = e.to_string();
+            let migrated = std::path::PathBuf::from(format!("{}.migrated", local.path.display()));
+            if matches!(e, crate::state::migrate::MigrateError::NoLocalState(_)) && migrated.exists() {
+                detail.push_str(&format!(
+                    ". It was migrated before: the old local copy is {}, the state lives in {}",
+                    migrated.display(),
+                    remote.location()
+                ));
+            }
+            fail(ui, Diagnostic::error(format!("Cannot migrate the state of {name}/{}", global.env)).detail(detail))
+        }
+    }
 }

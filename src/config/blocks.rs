@@ -152,7 +152,7 @@ fn split(file: FileId, body: HclBody) -> Parts {
     parts
 }
 
-fn unsupported(what: &str, name: &str, in_block: &str, allowed: &str, loc: Loc) -> Diagnostic {
+pub(super) fn unsupported(what: &str, name: &str, in_block: &str, allowed: &str, loc: Loc) -> Diagnostic {
     Diagnostic::error(format!("Unsupported {what} \"{name}\" in {in_block}"))
         .at(loc)
         .detail(format!("Supported here: {allowed}."))
@@ -173,7 +173,7 @@ fn constant(expr: &Expression, loc: &Loc, what: &str, diags: &mut Diagnostics) -
     }
 }
 
-fn constant_bool(expr: &Expression, loc: &Loc, what: &str, diags: &mut Diagnostics) -> bool {
+pub(super) fn constant_bool(expr: &Expression, loc: &Loc, what: &str, diags: &mut Diagnostics) -> bool {
     match constant(expr, loc, what, diags) {
         Some(Value::Bool(b)) => b,
         Some(other) => {
@@ -187,7 +187,7 @@ fn constant_bool(expr: &Expression, loc: &Loc, what: &str, diags: &mut Diagnosti
     }
 }
 
-fn constant_string(expr: &Expression, loc: &Loc, what: &str, diags: &mut Diagnostics) -> Option<String> {
+pub(super) fn constant_string(expr: &Expression, loc: &Loc, what: &str, diags: &mut Diagnostics) -> Option<String> {
     match constant(expr, loc, what, diags)? {
         Value::String(s) => Some(s),
         other => {

@@ -7,6 +7,7 @@
 
 mod blocks;
 mod schema_check;
+pub mod settings;
 pub mod vars;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,8 @@ use crate::addr::ResourceAddr;
 use crate::diag::{Diagnostic, Diagnostics, Loc, SourceMap};
 use crate::eval::TypeConstraint;
 use crate::value::Value;
+
+pub use settings::{BackendSettings, EnvSettings, Settings};
 
 /// A stack folder, loaded and checked.
 #[derive(Debug)]

@@ -32,8 +32,11 @@ pub trait HeldLock: Send + Sync {
     fn info(&self) -> &LockInfo;
 }
 
-/// The contract every backend must keep; each backend's tests run it.
-#[cfg(test)]
+/// The contract every backend must keep; each backend's tests run it (the
+/// local backend's unit tests, the S3 backend's integration tests against the
+/// emulator). It panics on the first broken promise. Public only so the
+/// integration tests can call it; `backend` must hold no state and no lock.
+#[doc(hidden)]
 pub async fn conformance(backend: &dyn Backend) {
     // Empty to start with.
     assert!(backend.read().await.unwrap().is_none(), "a new backend holds no state");

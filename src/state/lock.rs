@@ -24,6 +24,11 @@ pub struct LockInfo {
 
 impl LockInfo {
     pub fn new(operation: &str, path: &Path) -> LockInfo {
+        LockInfo::for_location(operation, &path.display().to_string())
+    }
+
+    /// A lock on the state at `location` (a path, or `s3://bucket/key`).
+    pub fn for_location(operation: &str, location: &str) -> LockInfo {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
         LockInfo {
@@ -33,7 +38,7 @@ impl LockInfo {
             host,
             pid: std::process::id(),
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            path: path.display().to_string(),
+            path: location.to_string(),
         }
     }
 

@@ -6,6 +6,8 @@ pub mod backend;
 mod hash;
 pub mod local;
 mod lock;
+pub mod migrate;
+pub mod s3;
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,8 @@ pub use backend::{Backend, HeldLock};
 pub use hash::SecretHasher;
 pub use local::LocalBackend;
 pub use lock::{Lock, LockInfo};
+pub use migrate::RefuseUnmigrated;
+pub use s3::S3Backend;
 
 /// The state format this build reads and writes.
 pub const STATE_VERSION: u32 = 1;
@@ -153,6 +157,13 @@ pub enum StateError {
     Conflict { path: String, lineage: String, expected: u64, found: u64 },
     #[error("no lock with id {id} is held on {path}{}", held.as_ref().map(|h| format!(" (the lock held has id {h})")).unwrap_or_default())]
     NoSuchLock { path: String, id: String, held: Option<String> },
+    /// A call to the remote backend failed.
+    #[error("state at {location}: {source}")]
+    Remote { location: String, source: crate::aws::ProviderError },
+    /// The environment is configured for a remote backend that holds nothing
+    /// yet, while its local state file still exists.
+    #[error("{remote} holds no state yet, but the local state file {local} does; gantry will not start this environment from an empty state. Move the local state there first: {command}")]
+    Unmigrated { remote: String, local: String, command: String },
 }
 
 /// Parses a state document, refusing newer formats.
