@@ -137,6 +137,9 @@ moto_try_start() {
     (
         cd "${RUN_DIR}"
         export PYTHONUNBUFFERED=1
+        # AWS-managed IAM policies (AmazonEC2ContainerRegistryReadOnly, ...)
+        # exist in moto 5 only when asked for.
+        export MOTO_IAM_LOAD_MANAGED_POLICIES=true
         exec "${VENV_DIR}/bin/moto_server" -H 127.0.0.1 -p "${port}" </dev/null >>"${LOG_FILE}" 2>&1
     ) &
     pid=$!

@@ -7,6 +7,8 @@ mod support;
 mod bad_input;
 mod crash;
 mod lifecycle;
+mod reference_stack;
+mod remote_state;
 mod secrets;
 mod smoke;
 mod trust_policy;

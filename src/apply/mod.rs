@@ -97,6 +97,8 @@ struct QueuedOp {
 
 struct Done {
     unit: usize,
+    /// The id a create gives the object, when known up front.
+    pending_id: Option<String>,
     addr: InstanceAddr,
     action: Action,
     rt: &'static dyn ResourceType,
@@ -433,17 +435,17 @@ impl Driver<'_> {
         }
         on_event(Event::Started { addr: op.addr.clone(), action: op.action });
         let aws = self.planned.aws.clone();
-        let QueuedOp { unit, addr, action, rt, op, after, sensitive, tags, .. } = op;
+        let QueuedOp { unit, addr, action, rt, op, after, sensitive, tags, pending_id } = op;
         self.running.spawn(async move {
             let outcome = ops::run(rt, aws, owner_tags, op).await;
-            Done { unit, addr, action, rt, after, sensitive, tags, outcome }
+            Done { unit, pending_id, addr, action, rt, after, sensitive, tags, outcome }
         });
         Ok(())
     }
 
     /// Records the outcome of one operation in state and persists it.
     async fn record(&mut self, done: Done, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
-        let Done { unit, addr, action, rt, after, sensitive, tags, outcome } = done;
+        let Done { unit, pending_id, addr, action, rt, after, sensitive, tags, outcome } = done;
         self.state.pending.retain(|p| p.address != addr);
         let schema = rt.schema();
         let mut value = None;
@@ -490,7 +492,12 @@ impl Driver<'_> {
             }
             Some(e) => {
                 progress.failed = true;
-                let message = e.to_string();
+                let mut message = e.to_string();
+                if let (crate::aws::ProviderError::AlreadyExists { .. }, Some(id)) = (&e, &pending_id) {
+                    message.push_str(&format!(
+                        "\n  An object with that name exists already. If it is this stack's, adopt it: gantry import '{addr}' '{id}'; otherwise choose another name."
+                    ));
+                }
                 on_event(Event::Failed { addr: addr.clone(), action, error: message.clone() });
                 self.report.failed.push((addr.clone(), message));
             }

@@ -26,3 +26,28 @@ output "region" {
   description = "Region the environment was created in."
   value       = data.aws_region.current.name
 }
+
+output "instance_id" {
+  description = "The app host."
+  value       = aws_instance.app.id
+}
+
+output "public_ip" {
+  description = "Public address of the app host."
+  value       = aws_instance.app.public_ip
+}
+
+output "public_dns" {
+  description = "Public DNS name of the app host."
+  value       = aws_instance.app.public_dns
+}
+
+output "ci_deploy_role_arn" {
+  description = "Put this in the deploy workflow's role-to-assume."
+  value       = aws_iam_role.ci_deploy.arn
+}
+
+output "app_role_arn" {
+  description = "The app host's role."
+  value       = aws_iam_role.app.arn
+}

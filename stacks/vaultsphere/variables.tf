@@ -42,3 +42,51 @@ variable "session_secret" {
     error_message = "The session_secret must be at least 32 characters long."
   }
 }
+
+variable "github_repository" {
+  type        = string
+  description = "The GitHub repository (ORG/REPO) whose workflows deploy this environment through OIDC."
+
+  validation {
+    condition     = length(regexall("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository)) == 1
+    error_message = "The github_repository must be ORG/REPO, with no wildcard."
+  }
+}
+
+variable "deploy_branch" {
+  type        = string
+  description = "The branch whose workflow runs may apply and deploy."
+  default     = "main"
+}
+
+variable "ssh_cidr" {
+  type        = string
+  description = "Who may reach SSH on the host (an office or VPN range). Port 80 is open to everyone."
+
+  validation {
+    condition     = length(regexall("^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+/[0-9]+$", var.ssh_cidr)) == 1
+    error_message = "The ssh_cidr must be a CIDR block such as 203.0.113.0/24."
+  }
+
+  validation {
+    condition     = var.ssh_cidr != "0.0.0.0/0"
+    error_message = "SSH must not be open to the whole internet; name your office or VPN range."
+  }
+}
+
+variable "ami" {
+  type        = string
+  description = "The AMI of the app host (Amazon Linux 2023 or Debian with Docker)."
+}
+
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type of the app host."
+  default     = "t3.small"
+}
+
+variable "key_name" {
+  type        = string
+  description = "EC2 key pair for SSH deploys; null when deploys go through SSM."
+  default     = null
+}

@@ -102,6 +102,8 @@ impl Moto {
         let mut cmd = Command::new(server);
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("PYTHONUNBUFFERED", "1")
+            // AWS-managed IAM policies exist in moto 5 only when asked for.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
@@ -442,7 +444,7 @@ impl Default for Gantry {
     }
 }
 
-fn copy_dir(source: &Path, target: &Path) -> io::Result<()> {
+pub fn copy_dir(source: &Path, target: &Path) -> io::Result<()> {
     fs::create_dir_all(target)?;
     for entry in fs::read_dir(source)? {
         let entry = entry?;
@@ -478,6 +480,8 @@ pub struct Aws {
     pub ecr: aws_sdk_ecr::Client,
     pub sts: aws_sdk_sts::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub ec2: aws_sdk_ec2::Client,
 }
 
 impl Aws {
@@ -507,6 +511,8 @@ impl Aws {
             ecr: aws_sdk_ecr::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
             tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
             config,
         }
     }

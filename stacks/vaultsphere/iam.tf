@@ -1,0 +1,118 @@
+# Who may do what. GitHub Actions deploys through OIDC, so no AWS keys are
+# stored anywhere; the app host reads only its own configuration and tables.
+
+resource "aws_iam_openid_connect_provider" "github" {
+  url            = "https://token.actions.githubusercontent.com"
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+# The role the deploy workflow on the deploy branch assumes: push images to
+# this environment's repository. `gantry validate` refuses a trust policy
+# without aud, without sub, or with a wildcard repository.
+resource "aws_iam_role" "ci_deploy" {
+  name        = "${var.name_prefix}-${var.env}-ci-deploy"
+  description = "GitHub Actions deploys of ${var.github_repository} (${var.deploy_branch})"
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = aws_iam_openid_connect_provider.github.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
+          "token.actions.githubusercontent.com:sub" = "repo:${var.github_repository}:ref:refs/heads/${var.deploy_branch}"
+        }
+      }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "ci_push" {
+  name = "push-images"
+  role = aws_iam_role.ci_deploy.name
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # GetAuthorizationToken cannot be scoped to a repository.
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken"]
+        Resource = "*"
+      },
+      {
+        Effect = "Allow"
+        Action = [
+          "ecr:BatchCheckLayerAvailability",
+          "ecr:BatchGetImage",
+          "ecr:CompleteLayerUpload",
+          "ecr:DescribeImages",
+          "ecr:InitiateLayerUpload",
+          "ecr:PutImage",
+          "ecr:UploadLayerPart",
+        ]
+        Resource = aws_ecr_repository.app.arn
+      },
+    ]
+  })
+}
+
+# The app host's role: its own SSM path, its three tables, pulling images.
+resource "aws_iam_role" "app" {
+  name        = "${var.name_prefix}-${var.env}-app"
+  description = "VaultSphere app host (${var.env})"
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "app_runtime" {
+  name = "runtime"
+  role = aws_iam_role.app.name
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
+        Resource = "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${local.ssm_path}/*"
+      },
+      {
+        Effect = "Allow"
+        Action = [
+          "dynamodb:BatchGetItem",
+          "dynamodb:BatchWriteItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:Query",
+          "dynamodb:UpdateItem",
+        ]
+        Resource = flatten([
+          for table in [aws_dynamodb_table.users, aws_dynamodb_table.accounts, aws_dynamodb_table.passwords] :
+          [table.arn, "${table.arn}/index/*"]
+        ])
+      },
+    ]
+  })
+}
+
+# Pulling images from ECR: the AWS-managed read-only policy.
+resource "aws_iam_role_policy_attachment" "app_ecr_pull" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+}
+
+resource "aws_iam_instance_profile" "app" {
+  name = "${var.name_prefix}-${var.env}-app"
+  role = aws_iam_role.app.name
+}
