@@ -149,7 +149,7 @@ fn evaluate_attrs(
             .blocks
             .iter()
             .filter(|b| b.name == block.name)
-            .map(|b| Value::Map(evaluate_attrs(&block.attrs, &[], &b.body, scope, diags)))
+            .map(|b| Value::Map(evaluate_attrs(&block.attrs, &block.blocks, &b.body, scope, diags)))
             .collect();
         out.insert(block.name.to_string(), Value::List(items));
     }

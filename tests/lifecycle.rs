@@ -166,3 +166,45 @@ fn prevent_destroy_blocks_destroy() {
     std::fs::write(&main, text).unwrap();
     run(&g, &stack, &["destroy", "--auto-approve"]).assert().success();
 }
+
+#[test]
+fn bucket_default_encryption_round_trips() {
+    let g = Gantry::new();
+    g.write(
+        "s/main.tf",
+        r#"variable "prefix" {
+  type = string
+}
+
+resource "aws_s3_bucket" "b" {
+  bucket = "${var.prefix}-encrypted"
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "b" {
+  bucket = aws_s3_bucket.b.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+"#,
+    );
+    let args = |extra: &[&str]| {
+        let mut c = g.cmd(extra);
+        c.args(["-s", "s", "-var", &g.prefix_var()]);
+        c
+    };
+    args(&["plan"]).assert().success().stdout(predicate::str::contains("+ apply_server_side_encryption_by_default {"));
+    args(&["apply", "--auto-approve"]).assert().success();
+    let enc = block_on(aws().s3.get_bucket_encryption().bucket(format!("{}-encrypted", g.prefix())).send()).unwrap();
+    let algorithm = enc
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .map(|d| d.sse_algorithm().as_str().to_string());
+    assert_eq!(algorithm.as_deref(), Some("AES256"));
+    args(&["plan", "--detailed-exitcode"]).assert().code(0);
+    args(&["destroy", "--auto-approve"]).assert().success();
+}

@@ -105,7 +105,7 @@ fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Di
         match view.blocks.iter().find(|b| b.name == block.name) {
             Some(schema) => check_body(
                 &block.body,
-                View { attrs: &schema.attrs, blocks: &[] },
+                View { attrs: &schema.attrs, blocks: &schema.blocks },
                 &format!("the {} block of {what}", block.name),
                 &block.loc,
                 diags,

@@ -31,7 +31,12 @@ pub fn kinds(schema: &Schema) -> Vec<(&'static str, Kind<'_>)> {
 
 /// Kinds of the attributes of a nested block.
 pub fn block_kinds(block: &BlockSchema) -> Vec<(&'static str, Kind<'_>)> {
-    block.attrs.iter().map(|a| (a.name, Kind::Attr(a.ty))).collect()
+    block
+        .attrs
+        .iter()
+        .map(|a| (a.name, Kind::Attr(a.ty)))
+        .chain(block.blocks.iter().map(|b| (b.name, Kind::Block(b))))
+        .collect()
 }
 
 /// Marker for an unknown value: never equal to anything known.
@@ -92,6 +97,10 @@ pub fn normalize(kind: Kind<'_>, json: &J) -> J {
                             for attr in &block.attrs {
                                 let v = map.get(attr.name).unwrap_or(&J::Null);
                                 out.insert(attr.name.to_string(), normalize(Kind::Attr(attr.ty), v));
+                            }
+                            for nested in &block.blocks {
+                                let v = map.get(nested.name).unwrap_or(&J::Null);
+                                out.insert(nested.name.to_string(), normalize(Kind::Block(nested), v));
                             }
                             J::Object(out)
                         }

@@ -22,6 +22,7 @@ mod iam_role_policy_attachment;
 mod instance;
 mod s3_bucket;
 mod s3_bucket_public_access_block;
+mod s3_bucket_server_side_encryption_configuration;
 mod s3_bucket_versioning;
 mod security_group;
 mod ssm_parameter;

@@ -11,6 +11,7 @@ use super::iam_role_policy_attachment::IamRolePolicyAttachment;
 use super::instance::Instance;
 use super::s3_bucket::S3Bucket;
 use super::s3_bucket_public_access_block::S3BucketPublicAccessBlock;
+use super::s3_bucket_server_side_encryption_configuration::S3BucketServerSideEncryptionConfiguration;
 use super::s3_bucket_versioning::S3BucketVersioning;
 use super::security_group::SecurityGroup;
 use super::ssm_parameter::SsmParameter;
@@ -21,6 +22,7 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &S3Bucket,
     &S3BucketVersioning,
     &S3BucketPublicAccessBlock,
+    &S3BucketServerSideEncryptionConfiguration,
     &DynamodbTable,
     &EcrRepository,
     &IamOpenidConnectProvider,

@@ -92,6 +92,8 @@ impl Attr {
 pub struct BlockSchema {
     pub name: &'static str,
     pub attrs: Vec<Attr>,
+    /// Blocks nested inside this one (`rule { apply_server_side_encryption_by_default { ... } }`).
+    pub blocks: Vec<BlockSchema>,
     pub min_items: usize,
     pub max_items: Option<usize>,
     /// Order does not matter (compared sorted).
@@ -107,6 +109,7 @@ impl BlockSchema {
         BlockSchema {
             name,
             attrs,
+            blocks: Vec::new(),
             min_items: 0,
             max_items: None,
             is_set: false,
@@ -119,6 +122,10 @@ impl BlockSchema {
     }
     pub fn single(name: &'static str, attrs: Vec<Attr>) -> BlockSchema {
         BlockSchema { max_items: Some(1), ..BlockSchema::list(name, attrs) }
+    }
+    pub fn nested(mut self, blocks: Vec<BlockSchema>) -> BlockSchema {
+        self.blocks = blocks;
+        self
     }
     pub fn min(mut self, n: usize) -> BlockSchema {
         self.min_items = n;
