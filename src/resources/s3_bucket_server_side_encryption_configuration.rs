@@ -134,9 +134,19 @@ async fn put(aws: &AwsCtx, bucket: &str, desired: &Attrs) -> Result<(), Provider
     Ok(())
 }
 
-/// What create and update return: the configuration as put.
+/// What create and update return: the configuration as put, in the shape
+/// a read gives (S3 reports an unset bucket key as false).
 fn echo(bucket: &str, desired: &Attrs) -> Attrs {
-    let rules = desired.get("rule").cloned().unwrap_or(Value::Array(Vec::new()));
+    let rules: Vec<Value> = block_items(desired, "rule")
+        .into_iter()
+        .map(|rule| {
+            let mut rule = rule.clone();
+            let enabled = get_bool(&rule, "bucket_key_enabled").unwrap_or(false);
+            rule.insert("bucket_key_enabled".into(), Value::Bool(enabled));
+            Value::Object(rule)
+        })
+        .collect();
+    let rules = Value::Array(rules);
     attrs_for(bucket, rules, desired.get("expected_bucket_owner").cloned().unwrap_or(Value::Null))
 }
 
