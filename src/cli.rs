@@ -65,6 +65,8 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Adopt an existing AWS object into state: gantry import ADDR ID
     Import(ImportArgs),
+    /// Prepare an environment: state bucket and lock table, GitHub OIDC roles for CI, a workflow
+    Bootstrap(BootstrapArgs),
     /// Print the environment's outputs
     Output(OutputArgs),
     /// Print the dependency graph in Graphviz DOT
@@ -150,6 +152,37 @@ pub struct ApplyArgs {
     /// Skip reading live state from AWS first
     #[arg(long = "no-refresh")]
     pub no_refresh: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BootstrapArgs {
+    /// The GitHub repository (ORG/REPO) whose workflows may plan and apply
+    #[arg(long = "github-repo", value_name = "ORG/REPO")]
+    pub github_repo: String,
+    /// The branch whose pushes apply
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// The GitHub environment guarding the apply job (default: the gantry environment's name)
+    #[arg(long = "github-environment", value_name = "NAME")]
+    pub github_environment: Option<String>,
+    /// State bucket name (default: gantry-state-<account>-<region>)
+    #[arg(long = "state-bucket", value_name = "NAME")]
+    pub state_bucket: Option<String>,
+    /// DynamoDB lock table name
+    #[arg(long = "lock-table", value_name = "NAME", default_value = "gantry-locks")]
+    pub lock_table: String,
+    /// Region of the state bucket and lock table (default: the AWS environment's)
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Where to write the GitHub Actions workflow
+    #[arg(long, value_name = "PATH", default_value = ".github/workflows/gantry.yml")]
+    pub workflow: PathBuf,
+    /// Do not write a workflow
+    #[arg(long = "no-workflow")]
+    pub no_workflow: bool,
+    /// Apply the bootstrap stack without asking
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod bootstrap;
 mod crash;
 mod lifecycle;
 mod reference_stack;

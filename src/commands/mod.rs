@@ -2,6 +2,7 @@
 //! rendering diagnostics, exit codes.
 
 mod apply;
+mod bootstrap;
 mod inspect;
 mod plan;
 mod state_edit;
@@ -74,6 +75,7 @@ pub async fn run(cli: Cli) -> Exit {
             apply::apply(g, &ui, args, false).await
         }
         Command::Import(args) => state_edit::import(g, &ui, args).await,
+        Command::Bootstrap(args) => bootstrap::bootstrap(g, &ui, args).await,
         Command::Output(args) => inspect::output(g, &ui, args).await,
         Command::Graph(args) => inspect::graph(g, &ui, args),
         Command::State(crate::cli::StateCommand::Rm { addresses }) => state_edit::rm(g, &ui, &addresses).await,

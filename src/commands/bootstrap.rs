@@ -1,0 +1,217 @@
+//! `gantry bootstrap`: from an empty account to remote state, OIDC roles for
+//! CI and a workflow. Every step is idempotent: a second run changes nothing
+//! and says so.
+
+use std::path::{Path, PathBuf};
+
+use super::{apply, settings, state_edit, Exit, Ui};
+use crate::aws::{AwsCtx, ClassifyExt};
+use crate::bootstrap::{valid_repository, Params, STACK_TF};
+use crate::cli::{ApplyArgs, BootstrapArgs, Global, ImportArgs, VarArgs};
+use crate::config::settings::BackendSettings;
+use crate::diag::Diagnostic;
+use crate::state::{Backend, LocalBackend};
+
+const OIDC_ADDRESS: &str = "aws_iam_openid_connect_provider.github";
+
+pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
+    if !valid_repository(&args.github_repo) {
+        ui.error(
+            Diagnostic::error(format!("Invalid --github-repo {:?}", args.github_repo)).detail(
+                "Give the repository as ORG/REPO, with no wildcard: the CI roles trust exactly that repository.",
+            ),
+        );
+        return Exit::Failed;
+    }
+    let loaded = match super::load(global, ui) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    let stack = loaded.stack.name.clone();
+    let aws = AwsCtx::load(args.region.clone()).await;
+    aws.count_call();
+    let account = match aws.sts.get_caller_identity().send().await.classify("sts:GetCallerIdentity") {
+        Ok(id) => id.account().unwrap_or_default().to_string(),
+        Err(e) => {
+            ui.error(Diagnostic::error(format!("Cannot tell which AWS account to bootstrap: {e}")));
+            return Exit::Failed;
+        }
+    };
+    let region = aws.region.clone();
+    let bucket = args.state_bucket.clone().unwrap_or_else(|| format!("gantry-state-{account}-{region}"));
+    let github_environment = args.github_environment.clone().unwrap_or_else(|| global.env.clone());
+    let params = Params {
+        stack: &stack,
+        stack_dir: &global.stack,
+        env: &global.env,
+        region: &region,
+        state_bucket: &bucket,
+        lock_table: &args.lock_table,
+        github_repository: &args.github_repo,
+        branch: &args.branch,
+        github_environment: &github_environment,
+    };
+    println!("Bootstrapping {stack}/{} in account {account}, region {region}.\n", global.env);
+
+    // 1. The bootstrap stack, beside the app's.
+    let dir = global.stack.parent().unwrap_or(Path::new(".")).join(format!("{stack}-bootstrap"));
+    let mut changed = Vec::new();
+    match write_bootstrap_stack(&dir, &global.env, &params) {
+        Ok(written) => changed.extend(written),
+        Err(e) => {
+            ui.error(Diagnostic::error(format!("Cannot write the bootstrap stack in {}: {e}", dir.display())));
+            return Exit::Failed;
+        }
+    }
+    let boot = Global { stack: dir.clone(), ..global.clone() };
+    let boot_state = LocalBackend::new(&global.state_dir, &crate::config::stack_name(&dir), &global.env);
+    let serial_before = boot_state.read_sync().ok().flatten().map(|s| s.serial);
+
+    // 2. One GitHub OIDC provider per account: adopt one that exists.
+    let in_state = boot_state
+        .read_sync()
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.resources.iter().any(|r| r.address.to_string() == OIDC_ADDRESS));
+    if !in_state {
+        if let Some(arn) = existing_github_provider(&aws).await {
+            println!("Adopting the account's existing GitHub OIDC provider {arn}.");
+            let import = ImportArgs { address: OIDC_ADDRESS.into(), id: arn, vars: VarArgs::default() };
+            if let Exit::Failed = state_edit::import(&boot, ui, import).await {
+                return Exit::Failed;
+            }
+        }
+    }
+
+    // 3. Bucket, lock table, provider, roles: an ordinary apply.
+    println!("\n== Bootstrap stack {} ==\n", dir.display());
+    let apply_args = ApplyArgs { auto_approve: args.auto_approve, parallelism: 10, ..ApplyArgs::default() };
+    if let Exit::Failed = apply::apply(&boot, ui, apply_args, false).await {
+        return Exit::Failed;
+    }
+    let state = match boot_state.read_sync() {
+        Ok(Some(s)) => s,
+        _ => {
+            ui.error(Diagnostic::error("The bootstrap stack has no state after apply"));
+            return Exit::Failed;
+        }
+    };
+    if state.serial != serial_before.unwrap_or(0) {
+        changed.push(format!("applied the bootstrap stack ({})", dir.display()));
+    }
+    let output = |name: &str| state.outputs.get(name).and_then(|o| o.value.as_str()).unwrap_or_default().to_string();
+    let (apply_role, plan_role) = (output("apply_role_arn"), output("plan_role_arn"));
+
+    // 4. The environment's state moves to the bucket.
+    println!("\n== Remote state ==\n");
+    let settings = match settings(global, ui) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    match &settings.env(&global.env).backend {
+        BackendSettings::S3 { bucket: configured, .. } => {
+            println!("gantry.hcl already keeps {}'s state in s3://{configured}: left as it is.", global.env);
+        }
+        BackendSettings::Local => {
+            let path = global.stack.join(crate::config::settings::FILE_NAME);
+            if let Err(e) = append(&path, &params.environment_block()) {
+                ui.error(Diagnostic::error(format!("Cannot write {}: {e}", path.display())));
+                return Exit::Failed;
+            }
+            println!("Added environment \"{}\" with backend s3://{bucket} to {}.", global.env, path.display());
+            changed.push(format!("configured remote state in {}", path.display()));
+        }
+    }
+    let local = LocalBackend::new(&global.state_dir, &stack, &global.env);
+    if local.path.exists() {
+        if let Exit::Failed = state_edit::migrate(global, ui).await {
+            return Exit::Failed;
+        }
+        changed.push("migrated the environment's state".into());
+    } else {
+        println!("No local state of {stack}/{} to migrate.", global.env);
+    }
+
+    // 5. The workflow.
+    if !args.no_workflow {
+        println!("\n== GitHub Actions ==\n");
+        match write_if_absent(&args.workflow, &params.workflow(&apply_role, &plan_role)) {
+            Ok(true) => {
+                println!("Wrote {}.", args.workflow.display());
+                changed.push(format!("wrote {}", args.workflow.display()));
+            }
+            Ok(false) => println!("{} exists: left as it is.", args.workflow.display()),
+            Err(e) => {
+                ui.error(Diagnostic::error(format!("Cannot write {}: {e}", args.workflow.display())));
+                return Exit::Failed;
+            }
+        }
+    }
+
+    println!("\n== Next steps ==\n");
+    if changed.is_empty() {
+        println!("Bootstrap of {stack}/{} is up to date: nothing changed.\n", global.env);
+    }
+    println!("State:       s3://{bucket}/{stack}/{}.json (lock table {})", global.env, args.lock_table);
+    println!("Apply role:  {apply_role}\n             trusted for {}", params.apply_subject());
+    println!("Plan role:   {plan_role}\n             trusted for {}", params.plan_subject());
+    println!(
+        "\n1. In GitHub, create the environment \"{github_environment}\" (Settings > Environments) and add required reviewers."
+    );
+    println!(
+        "2. Add repository variables GANTRY_URL and GANTRY_SHA256 (where CI downloads gantry), and your app's secrets."
+    );
+    println!(
+        "3. Commit {}, {} and {}.",
+        dir.display(),
+        global.stack.join(crate::config::settings::FILE_NAME).display(),
+        args.workflow.display()
+    );
+    println!("4. Keep the bootstrap state safe: {} (it holds no secrets).", boot_state.location());
+    Exit::Ok
+}
+
+/// Writes main.tf (only if missing: users may edit it) and the tfvars
+/// (always: they are derived from the arguments). Returns what changed.
+fn write_bootstrap_stack(dir: &Path, env: &str, params: &Params<'_>) -> std::io::Result<Vec<String>> {
+    let mut changed = Vec::new();
+    std::fs::create_dir_all(dir.join("envs"))?;
+    if write_if_absent(&dir.join("main.tf"), STACK_TF)? {
+        changed.push(format!("wrote {}", dir.join("main.tf").display()));
+    }
+    let tfvars: PathBuf = dir.join("envs").join(format!("{env}.tfvars"));
+    let text = params.tfvars();
+    if std::fs::read_to_string(&tfvars).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&tfvars, text)?;
+        changed.push(format!("wrote {}", tfvars.display()));
+    }
+    Ok(changed)
+}
+
+fn write_if_absent(path: &Path, text: &str) -> std::io::Result<bool> {
+    if path.exists() {
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)?;
+    Ok(true)
+}
+
+fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+/// The ARN of the account's GitHub OIDC provider, if it has one.
+async fn existing_github_provider(aws: &AwsCtx) -> Option<String> {
+    aws.count_call();
+    let list = aws.iam.list_open_id_connect_providers().send().await.ok()?;
+    list.open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .find(|arn| arn.ends_with(crate::trust_policy::GITHUB_ISSUER))
+        .map(str::to_string)
+}
