@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod contract;
 pub mod desired;
 pub mod diag;
 pub mod eval;

@@ -418,7 +418,7 @@ fn a_bad_gantry_hcl_is_an_error_with_file_and_line() {
     g.write("s/main.tf", STACK);
     g.write(
         "s/gantry.hcl",
-        "environment \"prod\" {\n  backend \"s3\" {\n    bucket = \"b-b-b\"\n    encrypt = true\n  }\n}\ndeploy {}\n",
+        "environment \"prod\" {\n  backend \"s3\" {\n    bucket = \"b-b-b\"\n    encrypt = true\n  }\n}\nmodule {}\n",
     );
     let check = |args: &[&str]| {
         g.cmd(args)
@@ -427,7 +427,7 @@ fn a_bad_gantry_hcl_is_an_error_with_file_and_line() {
             .code(1)
             .stderr(predicate::str::contains("Unsupported argument \"encrypt\" in an s3 backend"))
             .stderr(predicate::str::contains("gantry.hcl:4:5"))
-            .stderr(predicate::str::contains("Unsupported block type \"deploy\""))
+            .stderr(predicate::str::contains("Unsupported block type \"module\""))
             .stderr(predicate::str::contains("gantry.hcl:7:1"))
             .stderr(predicate::str::contains("panicked").not());
     };

@@ -13,12 +13,14 @@ use hcl_edit::structure::{Block, Body as HclBody, Structure};
 use hcl_edit::Span;
 
 use super::blocks::{constant_bool, constant_string, unsupported};
+pub use super::deploy_settings::{DeploySettings, SsmPath};
+use crate::contract::ContractKey;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
 
 /// The settings file's name, in the stack folder.
 pub const FILE_NAME: &str = "gantry.hcl";
 
-const TOP_LEVEL: &str = "environment";
+const TOP_LEVEL: &str = "environment, deploy, contract";
 const ENVIRONMENT_BODY: &str = "protect, backend";
 const BACKEND_TYPES: &str = "\"s3\", \"local\"";
 const S3_ARGUMENTS: &str = "bucket, key, region, lock_table";
@@ -27,6 +29,9 @@ const S3_ARGUMENTS: &str = "bucket, key, region, lock_table";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settings {
     pub environments: BTreeMap<String, EnvSettings>,
+    pub deploy: DeploySettings,
+    /// What the app needs in its environment (see crate::contract).
+    pub contract: Vec<ContractKey>,
 }
 
 /// One environment's settings. An environment without a block gets the
@@ -119,6 +124,14 @@ fn collect(settings: &mut Settings, file: FileId, body: HclBody, diags: &mut Dia
             Structure::Block(block) => {
                 let loc = Loc::new(file, block.span());
                 let kind = block.ident.as_str().to_string();
+                if kind == "deploy" {
+                    settings.deploy = super::deploy_settings::deploy(file, block.body, diags);
+                    continue;
+                }
+                if kind == "contract" {
+                    settings.contract = super::deploy_settings::contract(file, block.body, diags);
+                    continue;
+                }
                 if kind != "environment" {
                     diags.push(
                         Diagnostic::error(format!("Unsupported block type \"{kind}\" in gantry.hcl"))
@@ -405,7 +418,7 @@ environment "dev" {
     #[test]
     fn unknown_things_are_errors_with_file_and_line() {
         let cases = [
-            ("deploy {\n}\n", "Unsupported block type \"deploy\"", "gantry.hcl:1:1", "environment"),
+            ("module {\n}\n", "Unsupported block type \"module\"", "gantry.hcl:1:1", "environment, deploy, contract"),
             ("x = 1\n", "Unexpected attribute \"x\"", "gantry.hcl:1:1", "blocks only"),
             (
                 "environment \"p\" {\n  protekt = true\n}\n",
