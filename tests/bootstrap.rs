@@ -103,6 +103,25 @@ fn bootstrap_from_empty_then_rerun_is_a_no_op() {
     run(&["plan", "--detailed-exitcode"]).assert().code(0);
     run(&["destroy", "--auto-approve"]).assert().success();
 
+    // A second environment in the same account shares the bucket and the
+    // lock table: adopted, not created twice.
+    g.cmd([
+        "bootstrap",
+        "-s",
+        "stacks/app",
+        "-e",
+        "test2",
+        "--github-repo",
+        "acme/app",
+        "--auto-approve",
+        "--no-workflow",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("Adopting the existing state bucket"))
+    .stdout(predicate::str::contains("Adopting the existing lock table"));
+    assert_eq!(trust_subject(&aws, "gantry-app-test2-apply"), "repo:acme/app:environment:test2");
+
     // The bootstrap stack is a stack like any other; its bucket is protected.
     g.cmd(["plan", "-s", "stacks/app-bootstrap", "-e", "test", "--detailed-exitcode"]).assert().code(0);
     g.cmd(["destroy", "-s", "stacks/app-bootstrap", "-e", "test", "--auto-approve"])

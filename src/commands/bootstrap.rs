@@ -67,19 +67,29 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
     let boot_state = LocalBackend::new(&global.state_dir, &crate::config::stack_name(&dir), &global.env);
     let serial_before = boot_state.read_sync().ok().flatten().map(|s| s.serial);
 
-    // 2. One GitHub OIDC provider per account: adopt one that exists.
-    let in_state = boot_state
-        .read_sync()
-        .ok()
-        .flatten()
-        .is_some_and(|s| s.resources.iter().any(|r| r.address.to_string() == OIDC_ADDRESS));
-    if !in_state {
+    // 2. What an account holds once (the GitHub OIDC provider) and what
+    // environments share (the state bucket and lock table) is adopted when it
+    // exists, not created twice.
+    let in_state = |addr: &str| {
+        boot_state.read_sync().ok().flatten().is_some_and(|s| s.resources.iter().any(|r| r.address.to_string() == addr))
+    };
+    let mut adopt = Vec::new();
+    if !in_state(OIDC_ADDRESS) {
         if let Some(arn) = existing_github_provider(&aws).await {
-            println!("Adopting the account's existing GitHub OIDC provider {arn}.");
-            let import = ImportArgs { address: OIDC_ADDRESS.into(), id: arn, vars: VarArgs::default() };
-            if let Exit::Failed = state_edit::import(&boot, ui, import).await {
-                return Exit::Failed;
-            }
+            adopt.push((OIDC_ADDRESS, arn, "the account's existing GitHub OIDC provider"));
+        }
+    }
+    if !in_state("aws_s3_bucket.state") && exists_bucket(&aws, &bucket).await {
+        adopt.push(("aws_s3_bucket.state", bucket.clone(), "the existing state bucket"));
+    }
+    if !in_state("aws_dynamodb_table.locks") && exists_table(&aws, &args.lock_table).await {
+        adopt.push(("aws_dynamodb_table.locks", args.lock_table.clone(), "the existing lock table"));
+    }
+    for (address, id, what) in adopt {
+        println!("Adopting {what} {id}.");
+        let import = ImportArgs { address: address.into(), id, vars: VarArgs::default() };
+        if let Exit::Failed = state_edit::import(&boot, ui, import).await {
+            return Exit::Failed;
         }
     }
 
@@ -111,6 +121,21 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
     match &settings.env(&global.env).backend {
         BackendSettings::S3 { bucket: configured, .. } => {
             println!("gantry.hcl already keeps {}'s state in s3://{configured}: left as it is.", global.env);
+        }
+        // A block without a backend (say, only `protect = true`): a second
+        // block would make the file invalid, so the user adds the backend.
+        BackendSettings::Local if settings.environments.contains_key(&global.env) => {
+            ui.error(
+                Diagnostic::error(format!(
+                    "gantry.hcl has an environment \"{}\" block without an s3 backend",
+                    global.env
+                ))
+                .detail(format!(
+                    "Add this inside that block, then run bootstrap again:\n\n  backend \"s3\" {{\n    bucket     = \"{bucket}\"\n    key        = \"{stack}/{}.json\"\n    region     = \"{region}\"\n    lock_table = \"{}\"\n  }}",
+                    global.env, args.lock_table
+                )),
+            );
+            return Exit::Failed;
         }
         BackendSettings::Local => {
             let path = global.stack.join(crate::config::settings::FILE_NAME);
@@ -203,6 +228,16 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     file.write_all(text.as_bytes())
+}
+
+async fn exists_bucket(aws: &AwsCtx, bucket: &str) -> bool {
+    aws.count_call();
+    aws.s3.head_bucket().bucket(bucket).send().await.is_ok()
+}
+
+async fn exists_table(aws: &AwsCtx, table: &str) -> bool {
+    aws.count_call();
+    aws.dynamodb.describe_table().table_name(table).send().await.is_ok()
 }
 
 /// The ARN of the account's GitHub OIDC provider, if it has one.

@@ -1,9 +1,20 @@
 # Who may do what. GitHub Actions deploys through OIDC, so no AWS keys are
 # stored anywhere; the app host reads only its own configuration and tables.
 
+# An account has one GitHub OIDC provider. Where `gantry bootstrap` manages
+# it (staging, prod), this stack only refers to it by its ARN.
 resource "aws_iam_openid_connect_provider" "github" {
+  count = var.manage_github_oidc_provider ? 1 : 0
+
   url            = "https://token.actions.githubusercontent.com"
   client_id_list = ["sts.amazonaws.com"]
+}
+
+locals {
+  github_oidc_provider_arn = (var.manage_github_oidc_provider
+    ? aws_iam_openid_connect_provider.github[0].arn
+    : "arn:aws:iam::${data.aws_caller_identity.current.account_id}:oidc-provider/token.actions.githubusercontent.com"
+  )
 }
 
 # The role the deploy workflow on the deploy branch assumes: push images to
@@ -17,7 +28,7 @@ resource "aws_iam_role" "ci_deploy" {
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
-      Principal = { Federated = aws_iam_openid_connect_provider.github.arn }
+      Principal = { Federated = local.github_oidc_provider_arn }
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
         StringEquals = {

@@ -53,6 +53,12 @@ variable "github_repository" {
   }
 }
 
+variable "manage_github_oidc_provider" {
+  type        = bool
+  description = "Create the account's GitHub OIDC provider in this stack. Set false where `gantry bootstrap` manages it: there is one per account."
+  default     = true
+}
+
 variable "deploy_branch" {
   type        = string
   description = "The branch whose workflow runs may apply and deploy."

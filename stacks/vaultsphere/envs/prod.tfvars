@@ -5,3 +5,5 @@ deploy_branch     = "main"
 ssh_cidr          = "203.0.113.0/24"
 ami               = "ami-0c02fb55956c7d316"
 instance_type     = "t3.medium"
+# `gantry bootstrap` manages the account's GitHub OIDC provider.
+manage_github_oidc_provider = false
