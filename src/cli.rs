@@ -67,6 +67,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Prepare an environment: state bucket and lock table, GitHub OIDC roles for CI, a workflow
     Bootstrap(BootstrapArgs),
+    /// Run a command with the environment's SSM parameters in its environment: gantry exec -e prod -- CMD
+    Exec(ExecArgs),
     /// Print the environment's outputs
     Output(OutputArgs),
     /// Print the dependency graph in Graphviz DOT
@@ -183,6 +185,16 @@ pub struct BootstrapArgs {
     /// Apply the bootstrap stack without asking
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExecArgs {
+    /// Fail when a key the contract requires is missing (otherwise a warning)
+    #[arg(long)]
+    pub strict: bool,
+    /// The command and its arguments, after --
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -6,6 +6,12 @@ use clap::Parser as _;
 use gantry::cli::Cli;
 
 fn main() -> ExitCode {
+    // `gantry output | head` closes the pipe early: end quietly like other
+    // command-line tools instead of panicking in println!.
+    // SAFETY: restoring the default disposition of a signal, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse_from(terraform_style_args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => {

@@ -155,3 +155,24 @@ fn graph_prints_dot_of_resources() {
         .stdout(predicate::str::contains("digraph"))
         .stdout(predicate::str::contains("\"aws_s3_bucket_versioning.v\" -> \"aws_s3_bucket.a\""));
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let g = Gantry::offline();
+    g.write("s/main.tf", "resource \"aws_s3_bucket\" \"a\" {\n  bucket = \"a\"\n}\n");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' graph -s s --all | head -c 1 >/dev/null; sleep 0.2", env!("CARGO_BIN_EXE_gantry")))
+        .current_dir(g.path())
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn destroy_refuses_a_plan_that_is_not_a_destroy_plan() {
+    let g = Gantry::offline();
+    g.write("s/main.tf", "locals {\n  a = 1\n}\n");
+    g.cmd(["plan", "-s", "s", "--out", "p.json"]).assert().success();
+    g.cmd(["destroy", "-s", "s", "p.json"]).assert().code(1).stderr(predicate::str::contains("not a destroy plan"));
+}

@@ -45,6 +45,15 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         },
         None => None,
     };
+    if let Some(saved) = saved.as_ref().filter(|s| destroy && !s.options.destroy) {
+        let _ = saved;
+        ui.error(
+            Diagnostic::error("gantry destroy was given a plan that is not a destroy plan").detail(
+                "Apply it with gantry apply FILE, or make a destroy plan with gantry plan --destroy --out FILE.",
+            ),
+        );
+        return Exit::Failed;
+    }
     let options = match &saved {
         Some(saved) => match saved.plan_options() {
             Ok(o) => o,

@@ -3,6 +3,7 @@
 
 mod apply;
 mod bootstrap;
+mod exec;
 mod inspect;
 mod plan;
 mod state_edit;
@@ -25,6 +26,8 @@ pub enum Exit {
     Changes,
     /// Already reported to the user.
     Failed,
+    /// A command run by `exec` ended with this code.
+    Child(i32),
 }
 
 impl From<Exit> for ExitCode {
@@ -33,6 +36,7 @@ impl From<Exit> for ExitCode {
             Exit::Ok => ExitCode::SUCCESS,
             Exit::Changes => ExitCode::from(2),
             Exit::Failed => ExitCode::FAILURE,
+            Exit::Child(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         }
     }
 }
@@ -76,6 +80,7 @@ pub async fn run(cli: Cli) -> Exit {
         }
         Command::Import(args) => state_edit::import(g, &ui, args).await,
         Command::Bootstrap(args) => bootstrap::bootstrap(g, &ui, args).await,
+        Command::Exec(args) => exec::exec(g, &ui, args).await,
         Command::Output(args) => inspect::output(g, &ui, args).await,
         Command::Graph(args) => inspect::graph(g, &ui, args),
         Command::State(crate::cli::StateCommand::Rm { addresses }) => state_edit::rm(g, &ui, &addresses).await,
