@@ -8,31 +8,7 @@ use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::support::{aws, block_on, Gantry};
-
-const STACK: &str = r#"variable "prefix" {
-  type = string
-}
-
-variable "n" {
-  type = number
-}
-
-resource "aws_ssm_parameter" "p" {
-  count          = var.n
-  name           = "/${var.prefix}/p${count.index}"
-  type           = "String"
-  insecure_value = "value ${count.index}"
-}
-"#;
-
-const N: usize = 40;
-
-fn apply_args(g: &Gantry) -> Vec<String> {
-    ["apply", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}"), "--parallelism", "1"]
-        .map(String::from)
-        .to_vec()
-}
+use crate::support::{aws, block_on, slow_apply_args, Gantry, SLOW_N, SLOW_STACK};
 
 /// Resources recorded in the state file, read the way a second process would.
 fn recorded(state: &Path) -> Option<usize> {
@@ -81,15 +57,15 @@ fn live_parameters(prefix: &str) -> Vec<String> {
 }
 
 fn converge_and_check(g: &Gantry) {
-    g.cmd(apply_args(g)).assert().success();
+    g.cmd(slow_apply_args(g)).assert().success();
     let state = g.state_dir().join("s/default.json");
-    assert_eq!(recorded(&state), Some(N), "every parameter is in state once");
+    assert_eq!(recorded(&state), Some(SLOW_N), "every parameter is in state once");
     let live = live_parameters(g.prefix());
-    assert_eq!(live.len(), N, "no duplicate, none missing: {live:?}");
-    g.cmd(["plan", "--detailed-exitcode", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}")])
+    assert_eq!(live.len(), SLOW_N, "no duplicate, none missing: {live:?}");
+    g.cmd(["plan", "--detailed-exitcode", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={SLOW_N}")])
         .assert()
         .code(0);
-    g.cmd(["destroy", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}")])
+    g.cmd(["destroy", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={SLOW_N}")])
         .assert()
         .success();
     assert!(live_parameters(g.prefix()).is_empty(), "destroy leaves nothing behind");
@@ -98,21 +74,21 @@ fn converge_and_check(g: &Gantry) {
 #[test]
 fn sigkill_mid_apply_then_apply_converges() {
     let g = Gantry::new();
-    g.write("s/main.tf", STACK);
+    g.write("s/main.tf", SLOW_STACK);
     let state = g.state_dir().join("s/default.json");
-    let mut child = g.spawn(apply_args(&g));
+    let mut child = g.spawn(slow_apply_args(&g));
     wait_for_progress(&mut child, &state, 5);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
     let k = recorded(&state).expect("state exists after the kill");
-    assert!((5..N).contains(&k), "killed mid-way: {k} of {N} recorded");
+    assert!((5..SLOW_N).contains(&k), "killed mid-way: {k} of {SLOW_N} recorded");
 
     // The killed run's lock is still there: the next run is told who held it
     // and how to clear it.
     let lock = g.state_dir().join("s/default.json.lock");
     assert!(lock.exists());
-    let out = g.cmd(apply_args(&g)).assert().code(1).stderr(predicate::str::contains("state is locked by"));
+    let out = g.cmd(slow_apply_args(&g)).assert().code(1).stderr(predicate::str::contains("state is locked by"));
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("no longer running"), "{stderr}");
     let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
@@ -125,9 +101,9 @@ fn sigkill_mid_apply_then_apply_converges() {
 #[test]
 fn ctrl_c_finishes_in_flight_work_saves_and_exits_nonzero() {
     let g = Gantry::new();
-    g.write("s/main.tf", STACK);
+    g.write("s/main.tf", SLOW_STACK);
     let state = g.state_dir().join("s/default.json");
-    let mut child = g.spawn(apply_args(&g));
+    let mut child = g.spawn(slow_apply_args(&g));
     wait_for_progress(&mut child, &state, 3);
     // SAFETY: signalling a child we spawned, by its PID.
     unsafe {
@@ -138,7 +114,7 @@ fn ctrl_c_finishes_in_flight_work_saves_and_exits_nonzero() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Interrupt received"), "{stderr}");
     let k = recorded(&state).unwrap();
-    assert!(k < N, "stopped before the end: {k}");
+    assert!(k < SLOW_N, "stopped before the end: {k}");
     // Everything created so far is recorded: nothing is in flight any more.
     assert_eq!(live_parameters(g.prefix()).len(), k);
     assert!(!g.state_dir().join("s/default.json.lock").exists(), "lock released");
@@ -148,13 +124,13 @@ fn ctrl_c_finishes_in_flight_work_saves_and_exits_nonzero() {
 #[test]
 fn a_second_apply_fails_fast_naming_the_holder() {
     let g = Gantry::new();
-    g.write("s/main.tf", STACK);
+    g.write("s/main.tf", SLOW_STACK);
     let state = g.state_dir().join("s/default.json");
-    let mut first = g.spawn(apply_args(&g));
+    let mut first = g.spawn(slow_apply_args(&g));
     wait_for_progress(&mut first, &state, 1);
     // Had it waited for the lock, it would have succeeded once the first
     // finished: exit 1 while the first still runs means it failed fast.
-    g.cmd(apply_args(&g))
+    g.cmd(slow_apply_args(&g))
         .assert()
         .code(1)
         .stderr(predicate::str::contains("state is locked by"))

@@ -16,7 +16,7 @@ use gantry::state::backend::conformance;
 use gantry::state::{S3Backend, State};
 use predicates::prelude::*;
 
-use crate::support::{aws, block_on, Gantry};
+use crate::support::{aws, block_on, slow_apply_args, Gantry, SLOW_N, SLOW_STACK};
 
 const SECRET: &str = "remote-state-secret-canary";
 
@@ -186,35 +186,12 @@ fn plan_apply_no_changes_destroy_through_s3() {
     assert!(remote.lock_item(key).is_none());
 }
 
-const STACK: &str = r#"variable "prefix" {
-  type = string
-}
-
-variable "n" {
-  type = number
-}
-
-resource "aws_ssm_parameter" "p" {
-  count          = var.n
-  name           = "/${var.prefix}/p${count.index}"
-  type           = "String"
-  insecure_value = "value ${count.index}"
-}
-"#;
-
-const N: usize = 40;
 const KEY: &str = "s/default.json";
 
-/// A stack `s` of N parameters, with its default environment in S3.
+/// A stack `s` of SLOW_N parameters, with its default environment in S3.
 fn slow_stack(g: &Gantry, remote: &Remote) {
-    g.write("s/main.tf", STACK);
+    g.write("s/main.tf", SLOW_STACK);
     g.write("s/gantry.hcl", remote.settings("default", ""));
-}
-
-fn apply_args(g: &Gantry) -> Vec<String> {
-    ["apply", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}"), "--parallelism", "1"]
-        .map(String::from)
-        .to_vec()
 }
 
 /// Waits until the running apply has recorded at least `n` resources remotely.
@@ -233,12 +210,12 @@ fn wait_for_progress(child: &mut Child, remote: &Remote, n: usize) -> State {
 }
 
 fn converge(g: &Gantry, remote: &Remote) {
-    g.cmd(apply_args(g)).assert().success();
-    assert_eq!(remote.state(KEY).unwrap().resources.len(), N);
-    g.cmd(["plan", "--detailed-exitcode", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}")])
+    g.cmd(slow_apply_args(g)).assert().success();
+    assert_eq!(remote.state(KEY).unwrap().resources.len(), SLOW_N);
+    g.cmd(["plan", "--detailed-exitcode", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={SLOW_N}")])
         .assert()
         .code(0);
-    g.cmd(["destroy", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={N}")])
+    g.cmd(["destroy", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &format!("n={SLOW_N}")])
         .assert()
         .success();
     assert!(remote.state(KEY).unwrap().resources.is_empty());
@@ -249,11 +226,11 @@ fn a_second_apply_through_s3_fails_fast_naming_the_holder() {
     let g = Gantry::new();
     let remote = Remote::new(&g, true);
     slow_stack(&g, &remote);
-    let mut first = g.spawn(apply_args(&g));
+    let mut first = g.spawn(slow_apply_args(&g));
     wait_for_progress(&mut first, &remote, 1);
     let holder = remote.lock_item(KEY).expect("the first apply holds the lock item");
     assert_eq!(holder["pid"], first.id());
-    g.cmd(apply_args(&g))
+    g.cmd(slow_apply_args(&g))
         .assert()
         .code(1)
         .stderr(predicate::str::contains("state is locked by"))
@@ -261,7 +238,7 @@ fn a_second_apply_through_s3_fails_fast_naming_the_holder() {
         .stderr(predicate::str::contains(format!("pid {}", first.id())));
     let out = first.wait_with_output().unwrap();
     assert!(out.status.success(), "the first apply is undisturbed: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(remote.state(KEY).unwrap().resources.len(), N, "nothing lost");
+    assert_eq!(remote.state(KEY).unwrap().resources.len(), SLOW_N, "nothing lost");
     assert!(remote.lock_item(KEY).is_none(), "released at the end");
     converge(&g, &remote);
 }
@@ -271,7 +248,7 @@ fn a_killed_holders_s3_lock_is_cleared_by_force_unlock() {
     let g = Gantry::new();
     let remote = Remote::new(&g, false);
     slow_stack(&g, &remote);
-    let mut child = g.spawn(apply_args(&g));
+    let mut child = g.spawn(slow_apply_args(&g));
     wait_for_progress(&mut child, &remote, 3);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -280,7 +257,7 @@ fn a_killed_holders_s3_lock_is_cleared_by_force_unlock() {
     let lock: serde_json::Value =
         serde_json::from_slice(&remote.get(&lock_key).expect("the killed run's lock object is left")).unwrap();
     let id = lock["ID"].as_str().unwrap().to_string();
-    let out = g.cmd(apply_args(&g)).assert().code(1).stderr(predicate::str::contains("state is locked by"));
+    let out = g.cmd(slow_apply_args(&g)).assert().code(1).stderr(predicate::str::contains("state is locked by"));
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("no longer running"), "{stderr}");
     assert!(stderr.contains(&id), "{stderr}");
@@ -299,7 +276,7 @@ fn a_write_behind_gantrys_back_is_refused_and_left_untouched() {
     let g = Gantry::new();
     let remote = Remote::new(&g, false);
     slow_stack(&g, &remote);
-    let mut child = g.spawn(apply_args(&g));
+    let mut child = g.spawn(slow_apply_args(&g));
     let state = wait_for_progress(&mut child, &remote, 3);
     // Someone else writes the state while the apply runs.
     let mut foreign = state.clone();
@@ -382,7 +359,7 @@ fn migrate_moves_local_state_to_s3_keeping_lineage_and_serial() {
 #[test]
 fn migrate_needs_a_remote_backend() {
     let g = Gantry::offline();
-    g.write("s/main.tf", STACK);
+    g.write("s/main.tf", SLOW_STACK);
     g.cmd(["state", "migrate", "-s", "s", "-e", "dev"])
         .assert()
         .code(1)
@@ -396,7 +373,7 @@ fn migrate_needs_a_remote_backend() {
 #[test]
 fn protected_environment_needs_approval_and_auto_approve_passes() {
     let g = Gantry::new();
-    g.write("s/main.tf", STACK);
+    g.write("s/main.tf", SLOW_STACK);
     g.write("s/gantry.hcl", "environment \"prod\" {\n  protect = true\n}\n");
     let vars = ["-s", "s", "-e", "prod", "-var", &g.prefix_var(), "-var", "n=1"];
     for verb in ["apply", "destroy"] {
@@ -415,7 +392,7 @@ fn protected_environment_needs_approval_and_auto_approve_passes() {
 #[test]
 fn a_bad_gantry_hcl_is_an_error_with_file_and_line() {
     let g = Gantry::offline();
-    g.write("s/main.tf", STACK);
+    g.write("s/main.tf", SLOW_STACK);
     g.write(
         "s/gantry.hcl",
         "environment \"prod\" {\n  backend \"s3\" {\n    bucket = \"b-b-b\"\n    encrypt = true\n  }\n}\nmodule {}\n",

@@ -538,6 +538,38 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
+// ---------------------------------------------------------------------------
+// A stack slow enough to interrupt
+
+/// N parameters created one at a time (`--parallelism 1`): an apply that
+/// runs long enough to be killed, interrupted or raced half-way.
+pub const SLOW_STACK: &str = r#"variable "prefix" {
+  type = string
+}
+
+variable "n" {
+  type = number
+}
+
+resource "aws_ssm_parameter" "p" {
+  count          = var.n
+  name           = "/${var.prefix}/p${count.index}"
+  type           = "String"
+  insecure_value = "value ${count.index}"
+}
+"#;
+
+/// How many parameters [`SLOW_STACK`] gets.
+pub const SLOW_N: usize = 40;
+
+/// `apply` of [`SLOW_STACK`] in the folder `s`, one operation at a time.
+pub fn slow_apply_args(g: &Gantry) -> Vec<String> {
+    let n = format!("n={SLOW_N}");
+    ["apply", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", &n, "--parallelism", "1"]
+        .map(String::from)
+        .to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_api_request_line;
