@@ -208,3 +208,91 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "b" {
     args(&["plan", "--detailed-exitcode"]).assert().code(0);
     args(&["destroy", "--auto-approve"]).assert().success();
 }
+
+#[test]
+fn a_failed_resource_stops_only_its_dependents() {
+    let g = Gantry::new();
+    g.write(
+        "s/main.tf",
+        r#"variable "prefix" {
+  type = string
+}
+
+# AWS-side failure: a parameter may have value or insecure_value, not both.
+resource "aws_ssm_parameter" "broken" {
+  name           = "/${var.prefix}/BROKEN"
+  type           = "String"
+  value          = "a"
+  insecure_value = "b"
+}
+
+resource "aws_ssm_parameter" "dependent" {
+  name           = "/${var.prefix}/DEPENDENT"
+  type           = "String"
+  insecure_value = aws_ssm_parameter.broken.name
+}
+
+resource "aws_ssm_parameter" "independent" {
+  name           = "/${var.prefix}/INDEPENDENT"
+  type           = "String"
+  insecure_value = "fine"
+}
+"#,
+    );
+    g.cmd(["apply", "--auto-approve", "-s", "s", "-var", &g.prefix_var()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("aws_ssm_parameter.broken"))
+        .stderr(predicate::str::contains("Not attempted (a dependency failed): aws_ssm_parameter.dependent"));
+    g.cmd(["state", "list", "-s", "s"]).assert().success().stdout("aws_ssm_parameter.independent\n");
+    assert_eq!(parameter_value(&format!("/{}/INDEPENDENT", g.prefix())).as_deref(), Some("fine"));
+    assert_eq!(parameter_value(&format!("/{}/DEPENDENT", g.prefix())), None);
+    g.cmd(["destroy", "--auto-approve", "-s", "s", "-var", &g.prefix_var()]).assert().success();
+}
+
+#[test]
+fn create_before_destroy_and_ignore_changes() {
+    let g = Gantry::new();
+    let stack = |name: &str, description: &str| {
+        format!(
+            r#"variable "prefix" {{
+  type = string
+}}
+
+resource "aws_ssm_parameter" "p" {{
+  name           = "/${{var.prefix}}/{name}"
+  type           = "String"
+  description    = "{description}"
+  insecure_value = "v"
+
+  lifecycle {{
+    create_before_destroy = true
+    ignore_changes        = [description]
+  }}
+}}
+"#
+        )
+    };
+    let run = |args: &[&str]| {
+        let mut c = g.cmd(args);
+        c.args(["-s", "s", "-var", &g.prefix_var()]);
+        c
+    };
+    g.write("s/main.tf", stack("OLD", "first"));
+    run(&["apply", "--auto-approve"]).assert().success();
+
+    // A description edited in the stack is ignored.
+    g.write("s/main.tf", stack("OLD", "second"));
+    run(&["plan", "--detailed-exitcode"]).assert().code(0);
+
+    // A new name replaces, creating the new parameter before deleting the old.
+    g.write("s/main.tf", stack("NEW", "second"));
+    run(&["apply", "--auto-approve"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("+/- create replacement and then destroy"))
+        .stdout(predicate::str::contains("1 added, 0 changed, 1 destroyed"));
+    assert_eq!(parameter_value(&format!("/{}/NEW", g.prefix())).as_deref(), Some("v"));
+    assert_eq!(parameter_value(&format!("/{}/OLD", g.prefix())), None);
+    run(&["destroy", "--auto-approve"]).assert().success();
+}
