@@ -14,6 +14,10 @@ use crate::value::Value;
 /// Attribute values of one instance, with unknown and sensitive marks.
 pub type AttrValues = BTreeMap<String, Value>;
 
+/// More instances than one stack should hold; also keeps a typo like
+/// `count = 1e19` from exhausting memory.
+pub const MAX_COUNT: usize = 100_000;
+
 /// The instances a resource has, with the `each.value` of each.
 pub fn expand(config: &ResourceConfig, scope: &dyn Scope) -> Result<Vec<(InstanceKey, Option<Value>)>, Diagnostic> {
     match &config.repetition {
@@ -23,11 +27,17 @@ pub fn expand(config: &ResourceConfig, scope: &dyn Scope) -> Result<Vec<(Instanc
             if !value.is_known() {
                 return Err(unknown_repetition("count", loc));
             }
-            let n = value.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0).ok_or_else(|| {
-                Diagnostic::error("Invalid count")
-                    .at(loc.clone())
-                    .detail(format!("count must be a whole number of zero or more, found {}.", value.type_name()))
-            })?;
+            let n = value.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= MAX_COUNT as f64).ok_or_else(
+                || {
+                    Diagnostic::error("Invalid count").at(loc.clone()).detail(format!(
+                        "count must be a whole number from 0 to {MAX_COUNT}, found {}.",
+                        match value.peel() {
+                            Value::Number(n) => crate::value::format_number(*n),
+                            other => other.type_name().to_string(),
+                        }
+                    ))
+                },
+            )?;
             Ok((0..n as i64).map(|i| (InstanceKey::Index(i), None)).collect())
         }
         Repetition::ForEach(expr, loc) => {

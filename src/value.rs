@@ -185,6 +185,37 @@ impl Value {
     }
 }
 
+/// Secrets shorter than this are not replaced in messages: the gaps would
+/// give them away.
+pub const MIN_REDACTED_LEN: usize = 4;
+
+/// Replaces every sensitive string found in `values` within `text`.
+pub fn redact<'a>(text: &str, values: impl IntoIterator<Item = &'a Value>) -> String {
+    let mut secrets = Vec::new();
+    for v in values {
+        v.collect_sensitive_strings(false, &mut secrets);
+    }
+    // Longest first, so a secret containing another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.chars().count() >= MIN_REDACTED_LEN) {
+        out = out.replace(s.as_str(), "(sensitive value)");
+    }
+    out
+}
+
+impl Value {
+    fn collect_sensitive_strings(&self, inside: bool, out: &mut Vec<String>) {
+        match self {
+            Value::Sensitive(inner) => inner.collect_sensitive_strings(true, out),
+            Value::String(s) if inside => out.push(s.clone()),
+            Value::List(items) => items.iter().for_each(|i| i.collect_sensitive_strings(inside, out)),
+            Value::Map(map) => map.values().for_each(|v| v.collect_sensitive_strings(inside, out)),
+            _ => {}
+        }
+    }
+}
+
 /// Integers print as integers (`5432`, not `5432.0`), as in Terraform.
 pub fn number_to_json(n: f64) -> serde_json::Value {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
@@ -252,6 +283,14 @@ mod tests {
     fn display_never_reveals_sensitive_values() {
         let v = Value::Map(BTreeMap::from([("k".to_string(), Value::string("canary").mark_sensitive())]));
         assert!(!v.to_string().contains("canary"));
+    }
+
+    #[test]
+    fn redact_replaces_sensitive_strings_but_not_tiny_ones() {
+        let values =
+            [Value::string("hunter22").mark_sensitive(), Value::string("y").mark_sensitive(), Value::string("plain")];
+        let text = redact("bad value hunter22 for key y near plain", values.iter());
+        assert_eq!(text, "bad value (sensitive value) for key y near plain");
     }
 
     #[test]

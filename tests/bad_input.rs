@@ -176,3 +176,15 @@ fn destroy_refuses_a_plan_that_is_not_a_destroy_plan() {
     g.cmd(["plan", "-s", "s", "--out", "p.json"]).assert().success();
     g.cmd(["destroy", "-s", "s", "p.json"]).assert().code(1).stderr(predicate::str::contains("not a destroy plan"));
 }
+
+#[test]
+fn an_absurd_count_is_an_error_not_a_crash() {
+    let g = Gantry::offline();
+    g.write("s/main.tf", "resource \"aws_s3_bucket\" \"b\" {\n  count  = 1e19\n  bucket = \"b${count.index}\"\n}\n");
+    g.cmd(["plan", "-s", "s"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("count must be a whole number from 0 to 100000"))
+        .stderr(predicate::str::contains("main.tf:2:3"))
+        .stderr(predicate::str::contains("panicked").not());
+}

@@ -296,3 +296,45 @@ resource "aws_ssm_parameter" "p" {{
     assert_eq!(parameter_value(&format!("/{}/OLD", g.prefix())), None);
     run(&["destroy", "--auto-approve"]).assert().success();
 }
+
+#[test]
+fn a_failed_delete_of_a_removed_resource_holds_up_nothing_else() {
+    let g = Gantry::new();
+    let with_bucket = r#"variable "prefix" {
+  type = string
+}
+
+resource "aws_s3_bucket" "old" {
+  bucket = "${var.prefix}-old"
+}
+
+resource "aws_ssm_parameter" "a" {
+  name           = "/${var.prefix}/A"
+  type           = "String"
+  insecure_value = "1"
+}
+"#;
+    g.write("s/main.tf", with_bucket);
+    let run = |args: &[&str]| {
+        let mut c = g.cmd(args);
+        c.args(["-s", "s", "-var", &g.prefix_var()]);
+        c
+    };
+    run(&["apply", "--auto-approve"]).assert().success();
+    // An object in the bucket makes its delete fail (no force_destroy).
+    block_on(aws().s3.put_object().bucket(format!("{}-old", g.prefix())).key("k").body(b"x".to_vec().into()).send())
+        .unwrap();
+    let without = with_bucket
+        .replace("resource \"aws_s3_bucket\" \"old\" {\n  bucket = \"${var.prefix}-old\"\n}\n", "")
+        .replace("insecure_value = \"1\"", "insecure_value = \"2\"");
+    g.write("s/main.tf", without);
+    run(&["apply", "--auto-approve"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("aws_s3_bucket.old"))
+        .stderr(predicate::str::contains("Not attempted").not());
+    assert_eq!(parameter_value(&format!("/{}/A", g.prefix())).as_deref(), Some("2"), "the update still ran");
+    block_on(aws().s3.delete_object().bucket(format!("{}-old", g.prefix())).key("k").send()).unwrap();
+    run(&["apply", "--auto-approve"]).assert().success();
+    run(&["destroy", "--auto-approve"]).assert().success();
+}

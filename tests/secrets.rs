@@ -159,3 +159,28 @@ fn usage_errors_exit_1_not_2() {
     // 2 means "changes present" under --detailed-exitcode.
     Gantry::offline().cmd(["plan", "--no-such-flag"]).assert().code(1);
 }
+
+#[test]
+fn a_secret_in_a_name_is_refused() {
+    let g = Gantry::offline();
+    g.write(
+        "s/main.tf",
+        r#"variable "token" {
+  type      = string
+  sensitive = true
+}
+
+resource "aws_ssm_parameter" "p" {
+  name           = "/app/${var.token}"
+  type           = "String"
+  insecure_value = "x"
+}
+"#,
+    );
+    let out = g.cmd(["plan", "-s", "s"]).env("TF_VAR_token", CANARY).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("aws_ssm_parameter.p would have a secret in its id"), "{err}");
+    assert_clean("the error", &out.stderr);
+    assert_clean("the output", &out.stdout);
+}

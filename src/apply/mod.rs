@@ -140,11 +140,10 @@ pub async fn apply(
     on_event: &mut dyn FnMut(Event),
 ) -> Result<ApplyReport, StateError> {
     let values = Values::new(&inputs.stack.dir, inputs.vars.clone());
-    let (units, deps) = build_units(inputs.graph, &planned);
-    let mut state = planned.refreshed.clone();
-    state.pending.clear();
+    let (units, deps, after) = build_units(inputs.graph, &planned);
+    let state = planned.refreshed.clone();
     let mut driver = Driver {
-        sched: Scheduler::new(deps),
+        sched: Scheduler::with_order(deps, after),
         inputs,
         planned,
         state,
@@ -162,7 +161,10 @@ pub async fn apply(
     Ok(driver.report)
 }
 
-fn build_units(graph: &Graph, planned: &Planned) -> (Vec<Unit>, Vec<Vec<usize>>) {
+/// The units, what each depends on, and what each merely starts after.
+type Units = (Vec<Unit>, Vec<Vec<usize>>, Vec<Vec<usize>>);
+
+fn build_units(graph: &Graph, planned: &Planned) -> Units {
     let mut units = Vec::new();
     let mut deps: Vec<Vec<usize>> = Vec::new();
     // Deletes of what the configuration no longer has, ordered so that a
@@ -185,11 +187,16 @@ fn build_units(graph: &Graph, planned: &Planned) -> (Vec<Unit>, Vec<Vec<usize>>)
             }
         }
     }
+    // Deletes go first (a renamed resource frees its name), but a failed
+    // delete holds up nothing that does not depend on it: the barrier only
+    // orders.
     let barrier = units.len();
     units.push(Unit::Barrier);
-    deps.push((0..barrier).collect());
+    deps.push(Vec::new());
+    let mut after = vec![Vec::new(); units.len()];
+    after[barrier] = (0..barrier).collect();
     if planned.plan.destroy {
-        return (units, deps);
+        return (units, deps, after);
     }
     let base = units.len();
     let position: BTreeMap<petgraph::graph::NodeIndex, usize> =
@@ -203,8 +210,9 @@ fn build_units(graph: &Graph, planned: &Planned) -> (Vec<Unit>, Vec<Vec<usize>>)
             .collect();
         d.push(barrier);
         deps.push(d);
+        after.push(Vec::new());
     }
-    (units, deps)
+    (units, deps, after)
 }
 
 impl Driver<'_> {
@@ -446,7 +454,18 @@ impl Driver<'_> {
     /// Records the outcome of one operation in state and persists it.
     async fn record(&mut self, done: Done, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
         let Done { unit, pending_id, addr, action, rt, after, sensitive, tags, outcome } = done;
-        self.state.pending.retain(|p| p.address != addr);
+        // A create that failed may still have made something (an instance
+        // that never reached running): its journal entry stays, and the next
+        // plan adopts whatever exists.
+        // Not when AWS said the name is taken (that object is someone else's)
+        // or refused the request outright.
+        let maybe_made = outcome.current.is_none()
+            && outcome.error.as_ref().is_some_and(|e| {
+                !matches!(e, crate::aws::ProviderError::AlreadyExists { .. } | crate::aws::ProviderError::Invalid(_))
+            });
+        if !maybe_made {
+            self.state.pending.retain(|p| p.address != addr);
+        }
         let schema = rt.schema();
         let mut value = None;
         if outcome.deleted_old && outcome.current.is_none() {
@@ -492,7 +511,7 @@ impl Driver<'_> {
             }
             Some(e) => {
                 progress.failed = true;
-                let mut message = e.to_string();
+                let mut message = crate::value::redact(&e.to_string(), after.values());
                 if let (crate::aws::ProviderError::AlreadyExists { .. }, Some(id)) = (&e, &pending_id) {
                     message.push_str(&format!(
                         "\n  An object with that name exists already. If it is this stack's, adopt it: gantry import '{addr}' '{id}'; otherwise choose another name."

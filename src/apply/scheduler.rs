@@ -12,13 +12,16 @@ pub enum Status {
 
 pub struct Scheduler {
     deps: Vec<Vec<usize>>,
+    /// Ordering only: wait until these have finished, whatever their outcome.
+    after: Vec<Vec<usize>>,
     dependents: Vec<Vec<usize>>,
     status: Vec<Status>,
 }
 
 impl Scheduler {
-    /// `deps[i]` lists the nodes `i` waits for.
-    pub fn new(deps: Vec<Vec<usize>>) -> Scheduler {
+    /// `deps[i]` lists the nodes `i` waits for and fails with; `after[i]`
+    /// the nodes `i` merely starts after, whatever their outcome.
+    pub fn with_order(deps: Vec<Vec<usize>>, after: Vec<Vec<usize>>) -> Scheduler {
         let mut dependents = vec![Vec::new(); deps.len()];
         for (i, ds) in deps.iter().enumerate() {
             for &d in ds {
@@ -26,14 +29,18 @@ impl Scheduler {
             }
         }
         let status = vec![Status::Waiting; deps.len()];
-        Scheduler { deps, dependents, status }
+        Scheduler { deps, after, dependents, status }
     }
 
     /// Nodes whose dependencies are all done, marked running.
     pub fn take_ready(&mut self) -> Vec<usize> {
         let ready: Vec<usize> = (0..self.status.len())
             .filter(|&i| {
-                self.status[i] == Status::Waiting && self.deps[i].iter().all(|&d| self.status[d] == Status::Done)
+                self.status[i] == Status::Waiting
+                    && self.deps[i].iter().all(|&d| self.status[d] == Status::Done)
+                    && self.after[i]
+                        .iter()
+                        .all(|&d| matches!(self.status[d], Status::Done | Status::Failed | Status::Skipped))
             })
             .collect();
         for &i in &ready {
@@ -78,9 +85,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ordering_waits_for_any_outcome_without_inheriting_failure() {
+        // 1 runs after 0 whatever 0's outcome.
+        let mut s = Scheduler::with_order(vec![vec![], vec![]], vec![vec![], vec![0]]);
+        assert_eq!(s.take_ready(), vec![0]);
+        s.finish(0, false);
+        assert_eq!(s.take_ready(), vec![1]);
+    }
+
+    #[test]
     fn failure_skips_only_dependents() {
         // 0 -> 1 -> 2, and 3 independent.
-        let mut s = Scheduler::new(vec![vec![], vec![0], vec![1], vec![]]);
+        let mut s = Scheduler::with_order(vec![vec![], vec![0], vec![1], vec![]], vec![vec![]; 4]);
         assert_eq!(s.take_ready(), vec![0, 3]);
         s.finish(0, false);
         s.finish(3, true);

@@ -15,6 +15,10 @@ use crate::render::text::TextRenderer;
 
 pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> Exit {
     let verb = if destroy { "destroy" } else { "apply" };
+    if destroy && !args.targets.is_empty() {
+        ui.error(super::plan::destroy_target_unsupported());
+        return Exit::Failed;
+    }
     let settings = match settings(global, ui) {
         Ok(s) => s,
         Err(e) => return e,

@@ -60,7 +60,13 @@ pub fn diff(
         after.insert(block.name.to_string(), value);
     }
     if schema.taggable {
-        after.insert("tags_all".into(), desired.get("tags_all").cloned().unwrap_or(Value::Null));
+        // Ignoring `tags` must ignore the `tags_all` computed from them too.
+        let tags_all = if ignored("tags") {
+            prior_value("tags_all")
+        } else {
+            desired.get("tags_all").cloned().unwrap_or(Value::Null)
+        };
+        after.insert("tags_all".into(), tags_all);
     }
 
     let mut changed = Vec::new();

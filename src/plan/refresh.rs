@@ -131,8 +131,13 @@ async fn adopt_pending(
 ) -> Vec<InstanceAddr> {
     let mut adopted = Vec::new();
     let hasher = prior.hasher();
+    // An entry leaves the journal only when resolved: adopted, or certainly
+    // not there. Anything else (a read error, the address taken by the
+    // object a replace kept) stays for a later run to resolve.
+    let mut unresolved = Vec::new();
     for pending in &prior.pending {
         if state.get(&pending.address).is_some() {
+            unresolved.push(pending.clone());
             continue;
         }
         let Some(rt) = resources::resource_type(&pending.rtype) else { continue };
@@ -144,12 +149,22 @@ async fn adopt_pending(
                 let tags = crate::apply::owner_tags(stack, env, &pending.address);
                 match rt.find_by_owner_tags(ctx.aws, &tags).await {
                     Ok(Some(id)) => id,
-                    _ => continue,
+                    Ok(None) => continue,
+                    Err(_) => {
+                        unresolved.push(pending.clone());
+                        continue;
+                    }
                 }
             }
         };
         let request = ReadRequest { id: id.clone(), prior: Default::default() };
-        let Ok(mut live) = rt.read(ctx, std::slice::from_ref(&request)).await else { continue };
+        let mut live = match rt.read(ctx, std::slice::from_ref(&request)).await {
+            Ok(live) => live,
+            Err(_) => {
+                unresolved.push(pending.clone());
+                continue;
+            }
+        };
         let Some(Some(mut attrs)) = live.pop() else { continue };
         let hashes = seal(rt.schema(), &mut attrs, [], &hasher);
         state.upsert(ResourceState {
@@ -162,6 +177,7 @@ async fn adopt_pending(
         });
         adopted.push(pending.address.clone());
     }
+    state.pending = unresolved;
     adopted
 }
 

@@ -167,7 +167,9 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
                 Ok(p) => {
                     provider = p;
                     let ctx = AwsCtx::load(provider.region.clone()).await;
-                    if options.refresh && (!prior.resources.is_empty() || !prior.pending.is_empty()) {
+                    // Journal entries of interrupted creates are resolved even
+                    // with --no-refresh: skipping them could create twice.
+                    if (options.refresh && !prior.resources.is_empty()) || !prior.pending.is_empty() {
                         match refresh(&ctx, &stack.name, env, &prior).await {
                             Ok(r) => {
                                 refreshed = r.state;
@@ -300,6 +302,19 @@ fn plan_resource(
                 continue;
             }
         };
+        // An id is shown in progress lines and stored in state: a secret must
+        // not become part of one.
+        let plain: resources::Attrs = desired.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+        if let Some(id) = rt.id_from_config(&plain) {
+            if crate::value::redact(&id, desired.values()) != id {
+                diags.push(
+                    Diagnostic::error(format!("{iaddr} would have a secret in its id"))
+                        .at(config.loc.clone())
+                        .detail("Its name is built from a sensitive value; ids appear in plans, logs and state. Build names from non-sensitive values."),
+                );
+                continue;
+            }
+        }
         let prior = refreshed.get(&iaddr).map(state_values);
         let d = diff(schema, &desired, prior.as_ref(), &config.lifecycle, &hasher);
         instance_values.push((key.clone(), Value::Map(d.after.clone())));

@@ -182,7 +182,9 @@ pub fn found<T>(result: Result<T, ProviderError>, extra_codes: &[&str]) -> Resul
 /// Replaces every occurrence of `secret` in an error's message, for APIs
 /// whose validation messages may quote the submitted value.
 pub fn redact(err: ProviderError, secret: Option<&str>) -> ProviderError {
-    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+    // Replacing a very short secret would reveal it by the holes it leaves
+    // in ordinary words.
+    let Some(secret) = secret.filter(|s| s.chars().count() >= crate::value::MIN_REDACTED_LEN) else {
         return err;
     };
     let scrub = |s: String| s.replace(secret, "(sensitive value)");
