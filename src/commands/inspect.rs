@@ -149,6 +149,7 @@ pub async fn state_show(global: &Global, ui: &Ui, address: &str) -> Exit {
         before: None,
         after: Some(crate::plan::compare::state_values(r)),
         replace_paths: Vec::new(),
+        changed: Vec::new(),
         reason: None,
     };
     let text = crate::render::text::TextRenderer { color: false }.render_change(&change);

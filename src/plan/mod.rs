@@ -62,6 +62,9 @@ pub struct ResourceChange {
     pub after: Option<AttrValues>,
     /// Attributes whose change forces the replacement.
     pub replace_paths: Vec<String>,
+    /// Attributes that differ (updates and replaces): how the renderer knows
+    /// a secret changed without seeing it.
+    pub changed: Vec<String>,
     /// Why the resource is deleted, for display ("not in configuration").
     pub reason: Option<String>,
 }

@@ -325,6 +325,7 @@ fn plan_resource(
             before: prior,
             after: Some(d.after),
             replace_paths: d.replace_paths,
+            changed: d.changed,
             reason: None,
         });
     }
@@ -350,6 +351,7 @@ fn delete_change(r: &crate::state::ResourceState, reason: &str) -> ResourceChang
         before: Some(state_values(r)),
         after: None,
         replace_paths: Vec::new(),
+        changed: Vec::new(),
         reason: Some(reason.to_string()),
     }
 }

@@ -74,6 +74,7 @@ fn sample_plan() -> Plan {
                 before: Some(table("users", "user_id")),
                 after: Some(replaced_after),
                 replace_paths: vec!["hash_key".into(), "attribute".into()],
+                changed: vec!["hash_key".into(), "attribute".into()],
                 reason: None,
             },
             ResourceChange {
@@ -83,6 +84,7 @@ fn sample_plan() -> Plan {
                 before: None,
                 after: Some(created),
                 replace_paths: vec![],
+                changed: vec![],
                 reason: None,
             },
             ResourceChange {
@@ -92,6 +94,7 @@ fn sample_plan() -> Plan {
                 before: Some(param("/app/prod/LEGACY", "old", Value::Number(1.0))),
                 after: None,
                 replace_paths: vec![],
+                changed: vec![],
                 reason: Some("its resource block was removed from the configuration".into()),
             },
             ResourceChange {
@@ -101,6 +104,7 @@ fn sample_plan() -> Plan {
                 before: Some(secret_before),
                 after: Some(secret_after),
                 replace_paths: vec![],
+                changed: vec!["value".into()],
                 reason: None,
             },
             ResourceChange {
@@ -110,6 +114,7 @@ fn sample_plan() -> Plan {
                 before: Some(param("/app/prod/SAME", "x", Value::Number(1.0))),
                 after: Some(param("/app/prod/SAME", "x", Value::Number(1.0))),
                 replace_paths: vec![],
+                changed: vec![],
                 reason: None,
             },
         ],
@@ -165,4 +170,27 @@ fn no_rendering_reveals_a_sensitive_value() {
     for out in [text, json, markdown] {
         assert!(!out.contains("new-secret"), "{out}");
     }
+}
+
+#[test]
+fn an_unchanged_secret_is_not_shown_as_changed() {
+    let mut after = param("/app/prod/SESSION_SECRET", "", Value::Number(3.0));
+    after.insert("value".into(), s("same-secret").mark_sensitive());
+    after.insert("description".into(), s("new"));
+    let mut before = after.clone();
+    before.insert("value".into(), s("hmac-sha256:00").mark_sensitive());
+    before.insert("description".into(), s("old"));
+    let change = ResourceChange {
+        addr: "aws_ssm_parameter.session_secret".parse().unwrap(),
+        rtype: "aws_ssm_parameter".into(),
+        action: Action::Update,
+        before: Some(before),
+        after: Some(after),
+        replace_paths: vec![],
+        changed: vec!["description".into()],
+        reason: None,
+    };
+    let text = super::text::TextRenderer { color: false }.render_change(&change);
+    assert!(text.contains("~ description"), "{text}");
+    assert!(!text.contains("value"), "{text}");
 }

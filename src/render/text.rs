@@ -151,7 +151,8 @@ impl TextRenderer {
         let header = format!("  # {} {verb}", c.addr);
         let _ = writeln!(out, "{}", self.paint(&header, Style::Bold));
         let _ = writeln!(out, "{} resource \"{}\" \"{}\" {{", self.symbol(c.action), c.rtype, instance_label(&c.addr));
-        out.push_str(&self.render_attrs(&c.rtype, c.action, c.before.as_ref(), c.after.as_ref(), &c.replace_paths));
+        let after = c.after.as_ref().map(|after| secrets_unchanged_as_before(c, after));
+        out.push_str(&self.render_attrs(&c.rtype, c.action, c.before.as_ref(), after.as_ref(), &c.replace_paths));
         out.push_str("    }\n");
         out
     }
@@ -380,6 +381,27 @@ impl TextRenderer {
         }
         out
     }
+}
+
+/// A secret's before-value is a hash and its after-value the secret itself,
+/// so the two never compare equal here: the diff, which compared hashes,
+/// says whether it changed. Unchanged ones are shown as their before-value,
+/// so they are hidden like any unchanged attribute.
+fn secrets_unchanged_as_before(c: &ResourceChange, after: &AttrValues) -> AttrValues {
+    let Some(before) = &c.before else { return after.clone() };
+    if !matches!(c.action, Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete) {
+        return after.clone();
+    }
+    after
+        .iter()
+        .map(|(k, v)| {
+            let unchanged_secret = v.is_sensitive()
+                && v.is_known()
+                && !c.changed.iter().any(|n| n == k)
+                && before.get(k).is_some_and(Value::is_sensitive);
+            (k.clone(), if unchanged_secret { before[k].clone() } else { v.clone() })
+        })
+        .collect()
 }
 
 fn plural(n: usize) -> &'static str {
