@@ -13,8 +13,8 @@ use futures::future::try_join_all;
 use serde_json::{json, Value};
 
 use super::support::{
-    built, complete, copy_attrs, create_tags, found, get_bool, get_nonempty_str, get_str, get_tags, one_block,
-    prior_or_default, require_str, single_block, tag_changes, tags_to_json, visible_tags,
+    built, complete, copy_attrs, create_tags, describe_many, found, get_bool, get_nonempty_str, get_str, get_tags,
+    one_block, prior_or_default, require_str, single_block, tag_changes, tags_to_json, visible_tags,
 };
 use super::{Attr, Attrs, BlockSchema, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -210,17 +210,9 @@ impl ResourceType for EcrRepository {
     }
 }
 
-/// One DescribeRepositories for many names. The emulator fails the whole
-/// call when one name is missing, so then each name is asked for alone.
+/// One DescribeRepositories for many names (each name alone when one is missing).
 async fn describe_batch(aws: &AwsCtx, names: &[&str]) -> Result<Vec<Repository>, ProviderError> {
-    match found(describe(aws, names).await, &[])? {
-        Some(repos) => Ok(repos),
-        None if names.len() == 1 => Ok(Vec::new()),
-        None => {
-            let single = names.iter().map(|name| async move { found(describe(aws, &[name]).await, &[]) });
-            Ok(try_join_all(single).await?.into_iter().flatten().flatten().collect())
-        }
-    }
+    describe_many(names, |names| async move { describe(aws, &names).await }).await
 }
 
 async fn describe(aws: &AwsCtx, names: &[&str]) -> Result<Vec<Repository>, ProviderError> {

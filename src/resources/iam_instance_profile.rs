@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::support::{
     complete, copy_attrs, create_tags, format_date, found, get_nonempty_str, get_tags, iam_tag_list, iam_tags,
-    require_str, tag_changes, tags_to_json, visible_tags,
+    require_str, tag_changes, tags_to_json, update_iam_tags, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -111,28 +111,32 @@ impl ResourceType for IamInstanceProfile {
             }
         }
 
-        let changes = tag_changes(prior, desired, owner_tags);
-        if !changes.set.is_empty() {
-            const CALL: &str = "iam:TagInstanceProfile";
-            aws.count_call();
-            aws.iam
-                .tag_instance_profile()
-                .instance_profile_name(id)
-                .set_tags(Some(iam_tag_list(CALL, changes.set)?))
-                .send()
-                .await
-                .classify(CALL)?;
-        }
-        if !changes.remove.is_empty() {
-            aws.count_call();
-            aws.iam
-                .untag_instance_profile()
-                .instance_profile_name(id)
-                .set_tag_keys(Some(changes.remove))
-                .send()
-                .await
-                .classify("iam:UntagInstanceProfile")?;
-        }
+        update_iam_tags(
+            aws,
+            tag_changes(prior, desired, owner_tags),
+            "iam:TagInstanceProfile",
+            |tags| async move {
+                aws.iam
+                    .tag_instance_profile()
+                    .instance_profile_name(id)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .classify("iam:TagInstanceProfile")
+                    .map(drop)
+            },
+            |keys| async move {
+                aws.iam
+                    .untag_instance_profile()
+                    .instance_profile_name(id)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .classify("iam:UntagInstanceProfile")
+                    .map(drop)
+            },
+        )
+        .await?;
 
         let mut attrs = Attrs::new();
         copy_attrs(&mut attrs, desired, &["name", "path", "role", "tags"]);

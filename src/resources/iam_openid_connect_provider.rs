@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::support::{
     complete, copy_attrs, create_tags, found, get_str, get_strings, get_tags, has_owner_tags, iam_tag_list, iam_tags,
-    require_str, tag_changes, tags_to_json, visible_tags,
+    require_str, tag_changes, tags_to_json, update_iam_tags, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -152,28 +152,32 @@ impl ResourceType for IamOpenidConnectProvider {
             thumbprints = Value::from(wanted);
         }
 
-        let changes = tag_changes(prior, desired, owner_tags);
-        if !changes.set.is_empty() {
-            const CALL: &str = "iam:TagOpenIDConnectProvider";
-            aws.count_call();
-            aws.iam
-                .tag_open_id_connect_provider()
-                .open_id_connect_provider_arn(id)
-                .set_tags(Some(iam_tag_list(CALL, changes.set)?))
-                .send()
-                .await
-                .classify(CALL)?;
-        }
-        if !changes.remove.is_empty() {
-            aws.count_call();
-            aws.iam
-                .untag_open_id_connect_provider()
-                .open_id_connect_provider_arn(id)
-                .set_tag_keys(Some(changes.remove))
-                .send()
-                .await
-                .classify("iam:UntagOpenIDConnectProvider")?;
-        }
+        update_iam_tags(
+            aws,
+            tag_changes(prior, desired, owner_tags),
+            "iam:TagOpenIDConnectProvider",
+            |tags| async move {
+                aws.iam
+                    .tag_open_id_connect_provider()
+                    .open_id_connect_provider_arn(id)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .classify("iam:TagOpenIDConnectProvider")
+                    .map(drop)
+            },
+            |keys| async move {
+                aws.iam
+                    .untag_open_id_connect_provider()
+                    .open_id_connect_provider_arn(id)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .classify("iam:UntagOpenIDConnectProvider")
+                    .map(drop)
+            },
+        )
+        .await?;
 
         let mut attrs = Attrs::new();
         copy_attrs(&mut attrs, desired, &["url", "client_id_list", "tags"]);

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::support::{
     attached_role_policies, complete, copy_attrs, create_tags, decode_policy, format_date, found, get_i64,
     get_nonempty_str, get_str, get_tags, iam_tag_list, iam_tags, prior_or_default, require_str, same_json, tag_changes,
-    tags_to_json, visible_tags,
+    tags_to_json, update_iam_tags, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -166,28 +166,25 @@ impl ResourceType for IamRole {
             }
         }
 
-        let changes = tag_changes(prior, desired, owner_tags);
-        if !changes.set.is_empty() {
-            const CALL: &str = "iam:TagRole";
-            aws.count_call();
-            aws.iam
-                .tag_role()
-                .role_name(id)
-                .set_tags(Some(iam_tag_list(CALL, changes.set)?))
-                .send()
-                .await
-                .classify(CALL)?;
-        }
-        if !changes.remove.is_empty() {
-            aws.count_call();
-            aws.iam
-                .untag_role()
-                .role_name(id)
-                .set_tag_keys(Some(changes.remove))
-                .send()
-                .await
-                .classify("iam:UntagRole")?;
-        }
+        update_iam_tags(
+            aws,
+            tag_changes(prior, desired, owner_tags),
+            "iam:TagRole",
+            |tags| async move {
+                aws.iam.tag_role().role_name(id).set_tags(Some(tags)).send().await.classify("iam:TagRole").map(drop)
+            },
+            |keys| async move {
+                aws.iam
+                    .untag_role()
+                    .role_name(id)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .classify("iam:UntagRole")
+                    .map(drop)
+            },
+        )
+        .await?;
 
         let mut attrs = Attrs::new();
         copy_attrs(

@@ -28,8 +28,9 @@ use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::support::{
-    complete, copy_attrs, create_tags, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags, found, get_bool,
-    get_nonempty_str, get_strings, get_tags, partition, require_str, retry_while, tags_to_json, visible_tags, wait_for,
+    complete, copy_attrs, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags,
+    found, get_bool, get_nonempty_str, get_strings, get_tags, partition, require_str, retry_while, tags_to_json,
+    visible_tags, wait_for,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{classify, AwsCtx, ClassifyExt, ProviderError, Tags, TAG_OPERATION};
@@ -101,14 +102,7 @@ impl ResourceType for Instance {
         let mut ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let all = match found(describe(aws, &ids, Vec::new()).await, &[])? {
-            Some(all) => all,
-            // One missing id fails the whole call: ask for each alone.
-            None => {
-                let single = ids.iter().map(|id| async move { found(describe(aws, &[id], Vec::new()).await, &[]) });
-                try_join_all(single).await?.into_iter().flatten().flatten().collect()
-            }
-        };
+        let all = describe_many(&ids, |ids| async move { describe(aws, &ids, Vec::new()).await }).await?;
         let by_id: HashMap<&str, &Live> =
             all.iter().filter_map(|l| Some((l.instance.instance_id()?, l))).filter(|(_, l)| !l.is_gone()).collect();
 

@@ -17,13 +17,12 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType as Ec2ResourceType, SecurityGroup as Ec2Group,
     UserIdGroupPair,
 };
-use futures::future::try_join_all;
 use serde_json::{json, Value};
 
 use super::support::{
-    block_items, complete, copy_attrs, create_tags, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags, found,
-    get_bool, get_i64, get_nonempty_str, get_str, get_strings, get_tags, partition, prior_or_default, require_str,
-    retry_while, tags_to_json, visible_tags,
+    block_items, complete, copy_attrs, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags,
+    ec2_update_tags, found, get_bool, get_i64, get_nonempty_str, get_str, get_strings, get_tags, partition,
+    prior_or_default, require_str, retry_while, tags_to_json, visible_tags,
 };
 use super::{Attr, Attrs, BlockSchema, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -94,14 +93,7 @@ impl ResourceType for SecurityGroup {
         let mut ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let groups = match found(describe(aws, &ids, Vec::new()).await, &[])? {
-            Some(groups) => groups,
-            // One missing id fails the whole call: ask for each alone.
-            None => {
-                let single = ids.iter().map(|id| async move { found(describe(aws, &[id], Vec::new()).await, &[]) });
-                try_join_all(single).await?.into_iter().flatten().flatten().collect()
-            }
-        };
+        let groups = describe_many(&ids, |ids| async move { describe(aws, &ids, Vec::new()).await }).await?;
         let groups: HashMap<&str, &Ec2Group> = groups.iter().filter_map(|g| Some((g.group_id()?, g))).collect();
         Ok(requests
             .iter()

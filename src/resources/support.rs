@@ -153,6 +153,28 @@ pub fn replacement_tags(live: &Tags, desired: &Attrs, owner_tags: &Tags) -> Tags
     tags
 }
 
+/// Describes many objects in one call. Some APIs (DescribeInstances,
+/// DescribeSecurityGroups, DescribeRepositories) fail the whole call when one
+/// id is missing: then each id is asked for alone, and the missing ones are
+/// left out.
+pub async fn describe_many<'a, T, F, Fut>(ids: &[&'a str], describe: F) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<&'a str>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    match found(describe(ids.to_vec()).await, &[])? {
+        Some(all) => Ok(all),
+        None if ids.len() <= 1 => Ok(Vec::new()),
+        None => {
+            let single = ids.iter().map(|id| {
+                let one = describe(vec![*id]);
+                async move { found(one.await, &[]) }
+            });
+            Ok(futures::future::try_join_all(single).await?.into_iter().flatten().flatten().collect())
+        }
+    }
+}
+
 /// Maps a failed SDK builder (a required field left unset) to `Invalid`.
 pub fn built<T>(
     call: &str,
@@ -305,6 +327,30 @@ pub fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
 
 pub fn iam_tag_list(call: &str, tags: Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, ProviderError> {
     tags.into_iter().map(|(k, v)| built(call, aws_sdk_iam::types::Tag::builder().key(k).value(v).build())).collect()
+}
+
+/// Applies tag changes through an IAM type's own pair of calls (IAM has a
+/// TagX/UntagX pair per resource type): `tag_call` names the tag call.
+pub async fn update_iam_tags<TagFut, UntagFut>(
+    aws: &AwsCtx,
+    changes: TagChanges,
+    tag_call: &str,
+    tag: impl FnOnce(Vec<aws_sdk_iam::types::Tag>) -> TagFut,
+    untag: impl FnOnce(Vec<String>) -> UntagFut,
+) -> Result<(), ProviderError>
+where
+    TagFut: std::future::Future<Output = Result<(), ProviderError>>,
+    UntagFut: std::future::Future<Output = Result<(), ProviderError>>,
+{
+    if !changes.set.is_empty() {
+        aws.count_call();
+        tag(iam_tag_list(tag_call, changes.set)?).await?;
+    }
+    if !changes.remove.is_empty() {
+        aws.count_call();
+        untag(changes.remove).await?;
+    }
+    Ok(())
 }
 
 /// The ARNs of the managed policies attached to a role, every page.
