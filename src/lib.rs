@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod contract;
+pub mod deploy;
 pub mod desired;
 pub mod diag;
 pub mod eval;

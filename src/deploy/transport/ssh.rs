@@ -1,0 +1,89 @@
+//! The `ssh` transport: the system ssh client, with host keys always checked
+//! against a known_hosts file the user provides.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+use super::{RunOutput, Transport, TransportError};
+
+#[derive(Debug, Clone)]
+pub struct SshOptions {
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: PathBuf,
+    /// Seconds to wait for the connection.
+    pub connect_timeout: u32,
+}
+
+pub struct SshTransport {
+    pub options: SshOptions,
+}
+
+impl SshTransport {
+    /// The ssh arguments for `host`; the remote command is `sh -s`, fed the
+    /// script on standard input.
+    pub fn args(&self, host: &str) -> Vec<String> {
+        let o = &self.options;
+        let mut args = vec![
+            "-o".to_string(),
+            "BatchMode=yes".to_string(),
+            "-o".to_string(),
+            "StrictHostKeyChecking=yes".to_string(),
+            "-o".to_string(),
+            format!("UserKnownHostsFile={}", o.known_hosts.display()),
+            "-o".to_string(),
+            format!("ConnectTimeout={}", o.connect_timeout),
+            // The user's ssh config may name other known_hosts files or
+            // loosen checking; this deploy uses exactly what gantry.hcl says.
+            "-F".to_string(),
+            "/dev/null".to_string(),
+        ];
+        if let Some(key) = &o.identity_file {
+            args.extend(["-o".to_string(), "IdentitiesOnly=yes".to_string(), "-i".to_string()]);
+            args.push(key.display().to_string());
+        }
+        if let Some(port) = o.port {
+            args.extend(["-p".to_string(), port.to_string()]);
+        }
+        if let Some(user) = &o.user {
+            args.extend(["-l".to_string(), user.clone()]);
+        }
+        args.extend(["--".to_string(), host.to_string(), "sh -s".to_string()]);
+        args
+    }
+}
+
+#[async_trait]
+impl Transport for SshTransport {
+    fn name(&self) -> &'static str {
+        "ssh"
+    }
+
+    fn carries_secrets(&self) -> bool {
+        true
+    }
+
+    async fn run(&self, host: &str, script: &str) -> Result<RunOutput, TransportError> {
+        let mut cmd = tokio::process::Command::new("ssh");
+        cmd.args(self.args(host));
+        let out = super::run_with_stdin(cmd, "ssh", script).await?;
+        // ssh itself exits 255 when it cannot connect or the host key is
+        // wrong; the script never ran.
+        if out.status == Some(255) {
+            return Err(TransportError::Host { host: host.to_string(), message: ssh_failure(&out.stderr) });
+        }
+        Ok(out)
+    }
+}
+
+fn ssh_failure(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let text = lines.join("; ");
+    if text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || text.contains("Host key verification failed") {
+        format!("ssh refused the host key ({text}). Check the known_hosts file named in gantry.hcl.")
+    } else {
+        format!("ssh could not connect: {text}")
+    }
+}
