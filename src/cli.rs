@@ -69,6 +69,17 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Run a command with the environment's SSM parameters in its environment: gantry exec -e prod -- CMD
     Exec(ExecArgs),
+    /// Release the app onto the environment's hosts: image check, contract, compose up, health check, rollback
+    #[command(
+        after_help = "Steps: deploy lock, tag (git HEAD, 12 chars, or --tag), image check in ECR (--build builds and pushes \
+first), environment contract against SSM, then on each host: registry login, env file (0600, deleted after), compose pull \
+and up -d, health check. A failed release is rolled back to the last healthy one. See docs/deploy.md."
+    )]
+    Deploy(DeployArgs),
+    /// List the environment's releases, newest first
+    Releases(ReleasesArgs),
+    /// Put the previous healthy release (or --to TAG) back on the hosts
+    Rollback(RollbackArgs),
     /// Print the environment's outputs
     Output(OutputArgs),
     /// Print the dependency graph in Graphviz DOT
@@ -195,6 +206,55 @@ pub struct ExecArgs {
     /// The command and its arguments, after --
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DeployArgs {
+    /// The image tag to release (default: the git commit of the working directory, 12 characters)
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Build the image (linux/amd64) from the deploy block's build context and push TAG and latest first
+    #[arg(long)]
+    pub build: bool,
+    /// With --build: the build context, instead of gantry.hcl's build.context
+    #[arg(long, value_name = "DIR", requires = "build")]
+    pub build_context: Option<PathBuf>,
+    /// Only sync the frontend folder to its bucket
+    #[arg(long, conflicts_with_all = ["build", "skip_frontend"])]
+    pub frontend_only: bool,
+    /// Do not sync the frontend folder
+    #[arg(long)]
+    pub skip_frontend: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct LockArgs {
+    /// How long to wait for another deploy's lock, e.g. 30s, 5m (default: fail at once, naming the holder)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::config::deploy_settings::parse_duration(text)
+        .ok_or_else(|| format!("\"{text}\" is not a duration such as 30s, 500ms or 5m"))
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReleasesArgs {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RollbackArgs {
+    /// The release to put back (must have been healthy here once); default: the one before the live release
+    #[arg(long, value_name = "TAG")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -16,7 +16,7 @@ pub async fn exec(global: &Global, ui: &Ui, args: ExecArgs) -> Exit {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let path = match &settings.deploy.ssm_path {
+    let path = match &settings.deploy_for(&global.env).ssm_path {
         Some(SsmPath::Literal(p)) => p.clone(),
         Some(SsmPath::Output(name)) => match output(global, ui, name).await {
             Some(p) => p,
@@ -93,7 +93,10 @@ async fn output(global: &Global, ui: &Ui, name: &str) -> Option<String> {
 }
 
 /// The parameters directly under `path`, by their last path segment.
-async fn read_path(aws: &AwsCtx, path: &str) -> Result<BTreeMap<String, Setting>, crate::aws::ProviderError> {
+pub(crate) async fn read_path(
+    aws: &AwsCtx,
+    path: &str,
+) -> Result<BTreeMap<String, Setting>, crate::aws::ProviderError> {
     let mut out = BTreeMap::new();
     let mut token = None;
     loop {

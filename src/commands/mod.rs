@@ -3,6 +3,7 @@
 
 mod apply;
 mod bootstrap;
+mod deploy;
 mod exec;
 mod inspect;
 mod plan;
@@ -81,6 +82,9 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Import(args) => state_edit::import(g, &ui, args).await,
         Command::Bootstrap(args) => bootstrap::bootstrap(g, &ui, args).await,
         Command::Exec(args) => exec::exec(g, &ui, args).await,
+        Command::Deploy(args) => deploy::deploy(g, &ui, args).await,
+        Command::Releases(args) => deploy::releases(g, &ui, args).await,
+        Command::Rollback(args) => deploy::rollback(g, &ui, args).await,
         Command::Output(args) => inspect::output(g, &ui, args).await,
         Command::Graph(args) => inspect::graph(g, &ui, args),
         Command::State(crate::cli::StateCommand::Rm { addresses }) => state_edit::rm(g, &ui, &addresses).await,

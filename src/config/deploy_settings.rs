@@ -1,9 +1,17 @@
-//! The `deploy` and `contract` blocks of `gantry.hcl`: where the app's
-//! environment lives in SSM, and what the app needs from it.
+//! The `deploy` and `contract` blocks of `gantry.hcl`: how the app is
+//! released onto the environment's hosts, where its environment lives in
+//! SSM, and what the app needs from it. docs/deploy.md has the whole block.
 //!
 //! ```hcl
 //! deploy {
+//!   service         = "vaultsphere"
 //!   ssm_path_output = "ssm_path"    # or: ssm_path = "/vaultsphere/prod"
+//!   image_output    = "repository_url"
+//!   hosts_output    = "public_ip"
+//!   compose_file    = "deploy/docker-compose.yml"
+//!   transport       = "ssh"
+//!   ssh    { user = "ec2-user", known_hosts = "deploy/known_hosts" }
+//!   health { url = "http://127.0.0.1:5001/health", attempts = 20, interval = "5s", timeout = "3s" }
 //! }
 //!
 //! contract {
@@ -13,7 +21,13 @@
 //!   key "FEATURE_*"      { type = "bool", required = false }
 //! }
 //! ```
+//!
+//! An `environment "NAME" { deploy { ... } }` block may repeat any of these:
+//! what it sets replaces the top-level setting for that environment.
 
+use std::time::Duration;
+
+use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Body as HclBody, Structure};
 use hcl_edit::Span;
 
@@ -22,19 +36,102 @@ use crate::contract::{ContractKey, KeyType};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc};
 use crate::value::Value;
 
-/// Where `gantry exec` and deploys find the app's environment.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DeploySettings {
-    pub ssm_path: Option<SsmPath>,
+/// A setting written in gantry.hcl, or read from the environment's state
+/// outputs (so one gantry.hcl serves every environment).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputOr<T> {
+    Literal(T),
+    /// The name of a state output holding the value.
+    Output(String),
 }
 
 /// The SSM path of an environment's parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SsmPath {
-    Literal(String),
-    /// The name of a state output holding the path (differs per environment).
-    Output(String),
+pub type SsmPath = OutputOr<String>;
+
+/// How a deploy reaches the hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Local,
+    Ssh,
+    Ssm,
 }
+
+/// The `deploy` block; every field optional so an environment's block can
+/// override some of them (see [`DeploySettings::overlay`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploySettings {
+    /// The compose project name on the hosts.
+    pub service: Option<String>,
+    pub ssm_path: Option<SsmPath>,
+    /// The image repository, without a tag (ECR's repository URL).
+    pub image: Option<OutputOr<String>>,
+    pub hosts: Option<OutputOr<Vec<String>>>,
+    /// Relative to the stack folder.
+    pub compose_file: Option<String>,
+    pub transport: Option<TransportKind>,
+    /// A registry host[:port] that replaces the image's registry host.
+    pub registry: Option<String>,
+    /// The release folder on a host, relative to the login's home.
+    pub remote_dir: Option<String>,
+    pub ssh: Option<SshSettings>,
+    pub health: Option<HealthSettings>,
+    pub build: Option<BuildSettings>,
+    pub frontend: Option<FrontendSettings>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SshSettings {
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_file: Option<String>,
+    pub known_hosts: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSettings {
+    pub url: String,
+    pub attempts: u32,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildSettings {
+    pub context: String,
+    pub dockerfile: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontendSettings {
+    pub folder: String,
+    pub bucket: OutputOr<String>,
+    pub prefix: String,
+}
+
+impl DeploySettings {
+    /// These settings with everything `over` sets replacing them.
+    pub fn overlay(self, over: &DeploySettings) -> DeploySettings {
+        let o = over.clone();
+        DeploySettings {
+            service: o.service.or(self.service),
+            ssm_path: o.ssm_path.or(self.ssm_path),
+            image: o.image.or(self.image),
+            hosts: o.hosts.or(self.hosts),
+            compose_file: o.compose_file.or(self.compose_file),
+            transport: o.transport.or(self.transport),
+            registry: o.registry.or(self.registry),
+            remote_dir: o.remote_dir.or(self.remote_dir),
+            ssh: o.ssh.or(self.ssh),
+            health: o.health.or(self.health),
+            build: o.build.or(self.build),
+            frontend: o.frontend.or(self.frontend),
+        }
+    }
+}
+
+const DEPLOY_ARGUMENTS: &str = "service, ssm_path, ssm_path_output, image, image_output, hosts, hosts_output, \
+compose_file, transport, registry, remote_dir";
+const DEPLOY_BLOCKS: &str = "ssh, health, build, frontend";
 
 pub(super) fn deploy(file: FileId, body: HclBody, diags: &mut Diagnostics) -> DeploySettings {
     let mut out = DeploySettings::default();
@@ -43,36 +140,279 @@ pub(super) fn deploy(file: FileId, body: HclBody, diags: &mut Diagnostics) -> De
             Structure::Attribute(attr) => {
                 let at = Loc::new(file, attr.span());
                 let key = attr.key.as_str().to_string();
-                let path = match key.as_str() {
-                    "ssm_path" => constant_string(&attr.value, &at, "ssm_path", diags).map(SsmPath::Literal),
-                    "ssm_path_output" => {
-                        constant_string(&attr.value, &at, "ssm_path_output", diags).map(SsmPath::Output)
+                let v = &attr.value;
+                let twice = |set: bool, what: &str, diags: &mut Diagnostics| {
+                    if set {
+                        diags.push(Diagnostic::error(format!("The {what} is set twice")).at(at.clone()).detail(
+                            format!("Set either {what} (a literal) or {what}_output (a state output's name)."),
+                        ));
                     }
-                    other => {
-                        diags.push(unsupported("argument", other, "the deploy block", "ssm_path, ssm_path_output", at));
-                        continue;
-                    }
+                    set
                 };
-                if out.ssm_path.is_some() {
-                    diags.push(
-                        Diagnostic::error("The SSM path is set twice")
-                            .at(at)
-                            .detail("Set either ssm_path (a literal path) or ssm_path_output (a state output's name)."),
-                    );
-                    continue;
+                match key.as_str() {
+                    "ssm_path" | "ssm_path_output" => {
+                        if twice(out.ssm_path.is_some(), "ssm_path", diags) {
+                            continue;
+                        }
+                        out.ssm_path = literal_or_output(&key, v, &at, diags);
+                    }
+                    "image" | "image_output" => {
+                        if twice(out.image.is_some(), "image", diags) {
+                            continue;
+                        }
+                        out.image = literal_or_output(&key, v, &at, diags);
+                    }
+                    "hosts" => {
+                        if twice(out.hosts.is_some(), "hosts", diags) {
+                            continue;
+                        }
+                        match string_list(v) {
+                            Some(hosts) if !hosts.is_empty() => out.hosts = Some(OutputOr::Literal(hosts)),
+                            _ => diags.push(Diagnostic::error("hosts must be a non-empty list of strings").at(at)),
+                        }
+                    }
+                    "hosts_output" => {
+                        if twice(out.hosts.is_some(), "hosts", diags) {
+                            continue;
+                        }
+                        out.hosts = constant_string(v, &at, "hosts_output", diags).map(OutputOr::Output);
+                    }
+                    "service" => {
+                        out.service = constant_string(v, &at, "service", diags);
+                        if let Some(name) = &out.service {
+                            if !valid_service_name(name) {
+                                diags.push(
+                                    Diagnostic::error(format!("\"{name}\" cannot be a service name")).at(at).detail(
+                                        "Use lowercase letters, digits, - and _ (it names the compose project).",
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                    "compose_file" => out.compose_file = constant_string(v, &at, "compose_file", diags),
+                    "registry" => out.registry = constant_string(v, &at, "registry", diags),
+                    "remote_dir" => out.remote_dir = constant_string(v, &at, "remote_dir", diags),
+                    "transport" => {
+                        out.transport = match constant_string(v, &at, "transport", diags).as_deref() {
+                            Some("local") => Some(TransportKind::Local),
+                            Some("ssh") => Some(TransportKind::Ssh),
+                            Some("ssm") => Some(TransportKind::Ssm),
+                            Some(other) => {
+                                diags.push(
+                                    Diagnostic::error(format!("Unknown transport \"{other}\""))
+                                        .at(at)
+                                        .detail("Transports: ssh, ssm, local."),
+                                );
+                                None
+                            }
+                            None => None,
+                        }
+                    }
+                    other => diags.push(unsupported("argument", other, "the deploy block", DEPLOY_ARGUMENTS, at)),
                 }
-                out.ssm_path = path;
             }
-            Structure::Block(block) => diags.push(unsupported(
-                "block",
-                block.ident.as_str(),
-                "the deploy block",
-                "no blocks yet",
-                Loc::new(file, block.span()),
-            )),
+            Structure::Block(block) => {
+                let at = Loc::new(file, block.span());
+                let kind = block.ident.as_str().to_string();
+                let args = attributes(file, block.body, &kind, diags);
+                match kind.as_str() {
+                    "ssh" => out.ssh = Some(ssh_block(args, diags)),
+                    "health" => out.health = health_block(args, &at, diags),
+                    "build" => out.build = build_block(args, &at, diags),
+                    "frontend" => out.frontend = frontend_block(args, &at, diags),
+                    other => diags.push(unsupported("block", other, "the deploy block", DEPLOY_BLOCKS, at)),
+                }
+            }
         }
     }
     out
+}
+
+/// `NAME = value` or `NAME_output = "output"`.
+fn literal_or_output(key: &str, v: &Expression, at: &Loc, diags: &mut Diagnostics) -> Option<OutputOr<String>> {
+    let value = constant_string(v, at, key, diags)?;
+    Some(if key.ends_with("_output") { OutputOr::Output(value) } else { OutputOr::Literal(value) })
+}
+
+fn valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// The attributes of a nested block (it has no blocks of its own).
+fn attributes(file: FileId, body: HclBody, kind: &str, diags: &mut Diagnostics) -> Vec<(String, Expression, Loc)> {
+    let mut out: Vec<(String, Expression, Loc)> = Vec::new();
+    for structure in body.into_iter() {
+        match structure {
+            Structure::Attribute(attr) => {
+                let at = Loc::new(file, attr.span());
+                let key = attr.key.as_str().to_string();
+                if out.iter().any(|(k, _, _)| *k == key) {
+                    diags.push(Diagnostic::error(format!("Duplicate argument \"{key}\" in the {kind} block")).at(at));
+                    continue;
+                }
+                out.push((key, attr.value, at));
+            }
+            Structure::Block(b) => diags.push(
+                Diagnostic::error(format!("Unexpected block \"{}\" in the {kind} block", b.ident.as_str()))
+                    .at(Loc::new(file, b.span())),
+            ),
+        }
+    }
+    out
+}
+
+fn ssh_block(args: Vec<(String, Expression, Loc)>, diags: &mut Diagnostics) -> SshSettings {
+    let mut ssh = SshSettings::default();
+    for (key, v, at) in args {
+        match key.as_str() {
+            "user" => ssh.user = constant_string(&v, &at, "user", diags),
+            "identity_file" => ssh.identity_file = constant_string(&v, &at, "identity_file", diags),
+            "known_hosts" => ssh.known_hosts = constant_string(&v, &at, "known_hosts", diags),
+            "port" => match whole_number(&v).and_then(|n| u16::try_from(n).ok()).filter(|p| *p > 0) {
+                Some(p) => ssh.port = Some(p),
+                None => diags.push(Diagnostic::error("port must be a number from 1 to 65535").at(at)),
+            },
+            other => diags.push(unsupported(
+                "argument",
+                other,
+                "the ssh block",
+                "user, port, identity_file, known_hosts",
+                at,
+            )),
+        }
+    }
+    ssh
+}
+
+fn health_block(args: Vec<(String, Expression, Loc)>, at: &Loc, diags: &mut Diagnostics) -> Option<HealthSettings> {
+    let mut url = None;
+    let mut health = HealthSettings {
+        url: String::new(),
+        attempts: 10,
+        interval: Duration::from_secs(3),
+        timeout: Duration::from_secs(5),
+    };
+    for (key, v, a) in args {
+        match key.as_str() {
+            "url" => url = constant_string(&v, &a, "url", diags),
+            "attempts" => match whole_number(&v).and_then(|n| u32::try_from(n).ok()).filter(|n| (1..=1000).contains(n))
+            {
+                Some(n) => health.attempts = n,
+                None => diags.push(Diagnostic::error("attempts must be a whole number from 1 to 1000").at(a)),
+            },
+            "interval" | "timeout" => match duration(&v) {
+                Some(d) if key == "interval" => health.interval = d,
+                Some(d) => health.timeout = d,
+                None => diags.push(
+                    Diagnostic::error(format!("{key} must be a duration such as \"5s\", \"500ms\" or \"1m\"")).at(a),
+                ),
+            },
+            other => {
+                diags.push(unsupported("argument", other, "the health block", "url, attempts, interval, timeout", a))
+            }
+        }
+    }
+    match url {
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(HealthSettings { url: u, ..health }),
+        Some(_) => {
+            diags.push(Diagnostic::error("The health url must start with http:// or https://").at(at.clone()));
+            None
+        }
+        None => {
+            diags.push(Diagnostic::error("The health block needs a url").at(at.clone()));
+            None
+        }
+    }
+}
+
+fn build_block(args: Vec<(String, Expression, Loc)>, at: &Loc, diags: &mut Diagnostics) -> Option<BuildSettings> {
+    let mut context = None;
+    let mut dockerfile = None;
+    for (key, v, a) in args {
+        match key.as_str() {
+            "context" => context = constant_string(&v, &a, "context", diags),
+            "dockerfile" => dockerfile = constant_string(&v, &a, "dockerfile", diags),
+            other => diags.push(unsupported("argument", other, "the build block", "context, dockerfile", a)),
+        }
+    }
+    match context {
+        Some(context) => Some(BuildSettings { context, dockerfile }),
+        None => {
+            diags.push(
+                Diagnostic::error("The build block needs a context (a folder, relative to the stack)").at(at.clone()),
+            );
+            None
+        }
+    }
+}
+
+fn frontend_block(args: Vec<(String, Expression, Loc)>, at: &Loc, diags: &mut Diagnostics) -> Option<FrontendSettings> {
+    let mut folder = None;
+    let mut bucket = None;
+    let mut prefix = String::new();
+    for (key, v, a) in args {
+        match key.as_str() {
+            "folder" => folder = constant_string(&v, &a, "folder", diags),
+            "bucket" | "bucket_output" => {
+                if bucket.is_some() {
+                    diags.push(Diagnostic::error("The bucket is set twice (bucket or bucket_output)").at(a));
+                    continue;
+                }
+                bucket = literal_or_output(&key, &v, &a, diags);
+            }
+            "prefix" => prefix = constant_string(&v, &a, "prefix", diags).unwrap_or_default(),
+            other => diags.push(unsupported(
+                "argument",
+                other,
+                "the frontend block",
+                "folder, bucket, bucket_output, prefix",
+                a,
+            )),
+        }
+    }
+    match (folder, bucket) {
+        (Some(folder), Some(bucket)) => Some(FrontendSettings { folder, bucket, prefix }),
+        _ => {
+            diags.push(
+                Diagnostic::error("The frontend block needs a folder and a bucket (or bucket_output)").at(at.clone()),
+            );
+            None
+        }
+    }
+}
+
+fn whole_number(expr: &Expression) -> Option<u64> {
+    let n = crate::eval::eval(expr, &super::ConstScope).ok()?.as_f64()?;
+    (n >= 0.0 && n.fract() == 0.0 && n < 1e15).then_some(n as u64)
+}
+
+/// "5s", "500ms", "2m", or a number of seconds.
+fn duration(expr: &Expression) -> Option<Duration> {
+    match crate::eval::eval(expr, &super::ConstScope).ok()? {
+        Value::Number(_) => whole_number(expr).map(Duration::from_secs),
+        Value::String(s) => parse_duration(&s),
+        _ => None,
+    }
+}
+
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    (secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
+}
+
+fn string_list(expr: &Expression) -> Option<Vec<String>> {
+    eval_list(expr)
 }
 
 pub(super) fn contract(file: FileId, body: HclBody, diags: &mut Diagnostics) -> Vec<ContractKey> {

@@ -6,7 +6,7 @@
 //! supported; nothing is silently ignored.
 
 mod blocks;
-mod deploy_settings;
+pub mod deploy_settings;
 mod schema_check;
 pub mod settings;
 pub mod vars;

@@ -13,7 +13,9 @@ use hcl_edit::structure::{Block, Body as HclBody, Structure};
 use hcl_edit::Span;
 
 use super::blocks::{constant_bool, constant_string, unsupported};
-pub use super::deploy_settings::{DeploySettings, SsmPath};
+pub use super::deploy_settings::{
+    BuildSettings, DeploySettings, FrontendSettings, HealthSettings, OutputOr, SshSettings, SsmPath, TransportKind,
+};
 use crate::contract::ContractKey;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
 
@@ -21,7 +23,7 @@ use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
 pub const FILE_NAME: &str = "gantry.hcl";
 
 const TOP_LEVEL: &str = "environment, deploy, contract";
-const ENVIRONMENT_BODY: &str = "protect, backend";
+const ENVIRONMENT_BODY: &str = "protect, backend, deploy";
 const BACKEND_TYPES: &str = "\"s3\", \"local\"";
 const S3_ARGUMENTS: &str = "bucket, key, region, lock_table";
 
@@ -41,6 +43,9 @@ pub struct EnvSettings {
     /// apply and destroy ask for the environment's name instead of "yes".
     pub protect: bool,
     pub backend: BackendSettings,
+    /// What this environment's deploys do differently (replaces the
+    /// top-level deploy block's settings it names).
+    pub deploy: DeploySettings,
 }
 
 /// Where an environment's state lives.
@@ -107,6 +112,12 @@ impl Settings {
     /// The settings of one environment (defaults when it has no block).
     pub fn env(&self, name: &str) -> EnvSettings {
         self.environments.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The deploy settings of one environment: the top-level block with the
+    /// environment's own deploy block laid over it.
+    pub fn deploy_for(&self, env: &str) -> DeploySettings {
+        self.deploy.clone().overlay(&self.env(env).deploy)
     }
 }
 
@@ -194,8 +205,12 @@ fn environment(file: FileId, body: HclBody, diags: &mut Diagnostics) -> EnvSetti
             Structure::Block(block) => {
                 let at = Loc::new(file, block.span());
                 let kind = block.ident.as_str().to_string();
+                if kind == "deploy" {
+                    env.deploy = super::deploy_settings::deploy(file, block.body, diags);
+                    continue;
+                }
                 if kind != "backend" {
-                    diags.push(unsupported("block", &kind, "an environment block", "backend", at));
+                    diags.push(unsupported("block", &kind, "an environment block", "backend, deploy", at));
                     continue;
                 }
                 if seen_backend.is_some() {
@@ -399,6 +414,7 @@ environment "dev" {
                     region: Some("eu-west-1".into()),
                     lock_table: Some("gantry-locks".into()),
                 },
+                deploy: Default::default(),
             }
         );
         assert_eq!(

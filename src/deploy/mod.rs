@@ -1,5 +1,203 @@
 //! `gantry deploy`: from an applied environment to a running, health-checked
 //! app, with rollback to the last healthy release. See docs/deploy.md.
+//!
+//! This module puts one tag on a set of hosts and checks it; the command
+//! (crate::commands::deploy) resolves settings, takes the lock, checks the
+//! image and the contract first, and records the outcome.
 
 pub mod frontend;
+pub mod image;
+pub mod releases;
+pub mod script;
 pub mod transport;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use owo_colors::OwoColorize;
+
+use crate::config::settings::HealthSettings;
+use image::{Password, Repository};
+use transport::{RunOutput, Transport};
+
+/// Where the app's environment and registry password come from on a host.
+pub enum Secrets {
+    /// Read by gantry and carried in the host script (ssh, local).
+    Inline { values: BTreeMap<String, String>, password: Password },
+    /// Read by the host itself (ssm).
+    HostFetch { ssm_path: String, region: String },
+}
+
+/// Everything needed to put a tag on the hosts.
+pub struct Target {
+    pub service: String,
+    pub hosts: Vec<String>,
+    pub transport: Box<dyn Transport>,
+    pub compose: String,
+    pub remote_dir: String,
+    pub repo: Repository,
+    pub health: HealthSettings,
+    pub secrets: Secrets,
+}
+
+/// A host that did not take a release.
+#[derive(Debug)]
+pub struct HostFailure {
+    pub host: String,
+    /// "release" or "health check".
+    pub step: &'static str,
+    pub detail: String,
+    /// How many hosts were touched (this one included): they need the rollback.
+    pub touched: usize,
+}
+
+impl std::fmt::Display for HostFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} failed: {}", self.host, self.step, self.detail)
+    }
+}
+
+impl Target {
+    /// Releases `tag` on each host in turn and checks its health; stops at
+    /// the first host that fails.
+    pub async fn roll_out(&self, tag: &str, progress: &Progress) -> Result<(), HostFailure> {
+        self.roll_out_on(&self.hosts, tag, progress).await
+    }
+
+    /// [`Target::roll_out`] on some of the hosts (a rollback covers those touched).
+    pub async fn roll_out_on(&self, hosts: &[String], tag: &str, progress: &Progress) -> Result<(), HostFailure> {
+        for (i, host) in hosts.iter().enumerate() {
+            let fail = |step, detail| HostFailure { host: host.clone(), step, detail, touched: i + 1 };
+            let label = format!("{host} ({})", self.transport.name());
+            progress.step(&format!(
+                "{label}: registry login, env file, compose pull, up -d ({})",
+                self.repo.reference(tag)
+            ));
+            let script = self.release_script(tag).map_err(|e| fail("release", e.to_string()))?;
+            let out =
+                self.transport.run(host, &script).await.map_err(|e| fail("release", self.scrub(&e.to_string())))?;
+            if !out.success() {
+                return Err(fail("release", self.describe_failure(&out)));
+            }
+            let h = &self.health;
+            progress.step(&format!(
+                "{label}: health check {} (up to {} attempts, {} apart)",
+                h.url,
+                h.attempts,
+                humanize(h.interval)
+            ));
+            let started = Instant::now();
+            let check = script::health(&h.url, h.attempts, h.interval.as_secs_f64(), h.timeout.as_secs().max(1) as u32);
+            let out =
+                self.transport.run(host, &check).await.map_err(|e| fail("health check", self.scrub(&e.to_string())))?;
+            if !out.success() {
+                return Err(fail("health check", self.describe_failure(&out)));
+            }
+            let line = out.stdout.lines().rfind(|l| l.starts_with("gantry:")).unwrap_or("gantry: healthy");
+            progress.ok(&format!(
+                "{label}: {} in {}",
+                line.trim_start_matches("gantry: "),
+                humanize(started.elapsed())
+            ));
+        }
+        Ok(())
+    }
+
+    fn release_script(&self, tag: &str) -> Result<String, script::BadValue> {
+        let (env, login) = match &self.secrets {
+            Secrets::Inline { values, password } => {
+                (script::EnvSource::Inline(values), script::Login::Password(password.expose()))
+            }
+            Secrets::HostFetch { ssm_path, region } => {
+                (script::EnvSource::HostFetch { ssm_path, region }, script::Login::HostFetch { region })
+            }
+        };
+        script::release(&script::Release {
+            service: &self.service,
+            remote_dir: &self.remote_dir,
+            compose: &self.compose,
+            repository: &self.repo.url(),
+            tag,
+            registry: &self.repo.registry,
+            env,
+            login,
+        })
+    }
+
+    /// The end of a failed script's output, with every secret value removed.
+    fn describe_failure(&self, out: &RunOutput) -> String {
+        let text = format!("{}\n{}", out.stdout.trim_end(), out.stderr.trim_end());
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let tail = lines[lines.len().saturating_sub(12)..].join("\n");
+        let status = match out.status {
+            Some(code) => format!("exit status {code}"),
+            None => "killed".to_string(),
+        };
+        self.scrub(&format!("{status}\n{tail}"))
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let Secrets::Inline { values, password } = &self.secrets else { return text.to_string() };
+        let mut secrets: Vec<&str> = values.values().map(String::as_str).collect();
+        secrets.push(password.expose());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut out = text.to_string();
+        for s in secrets.into_iter().filter(|s| s.chars().count() >= crate::value::MIN_REDACTED_LEN) {
+            out = out.replace(s, "(sensitive value)");
+        }
+        out
+    }
+}
+
+/// Progress lines on standard error: `==> step`, green when it went well.
+pub struct Progress {
+    color: bool,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn new(color: bool) -> Progress {
+        Progress { color: color && std::io::stderr().is_terminal(), started: Instant::now() }
+    }
+
+    pub fn step(&self, text: &str) {
+        if self.color {
+            eprintln!("{} {text}", "==>".cyan().bold());
+        } else {
+            eprintln!("==> {text}");
+        }
+    }
+
+    pub fn ok(&self, text: &str) {
+        if self.color {
+            eprintln!("{} {text}", "  ✓".green().bold());
+        } else {
+            eprintln!("  ok: {text}");
+        }
+    }
+
+    pub fn warn(&self, text: &str) {
+        if self.color {
+            eprintln!("{} {text}", "  !".yellow().bold());
+        } else {
+            eprintln!("  warning: {text}");
+        }
+    }
+
+    pub fn elapsed(&self) -> String {
+        humanize(self.started.elapsed())
+    }
+}
+
+/// "1.2s", "350ms", "2m05s".
+pub fn humanize(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    }
+}

@@ -25,6 +25,19 @@ pub trait Backend: Send + Sync {
 
     /// Removes a lock a crashed run left, when `id` is the lock's id.
     async fn force_unlock(&self, id: &str) -> Result<LockInfo, StateError>;
+
+    /// Takes another of the environment's locks, kept beside the state lock
+    /// and independent of it: `name` is "deploy" for the deploy lock, so
+    /// deploys exclude each other without blocking plans and applies.
+    async fn lock_named(&self, name: &str, operation: &str) -> Result<Box<dyn HeldLock>, StateError>;
+
+    /// Another record of the environment, stored beside its state (the
+    /// release history is "releases"); `None` when there is none yet.
+    async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// Replaces a record beside the state. Callers serialize writers with a
+    /// lock (the deploy lock guards the release history).
+    async fn write_record(&self, name: &str, bytes: &[u8]) -> Result<(), StateError>;
 }
 
 /// A lock held; dropping it releases the lock.
@@ -76,4 +89,20 @@ pub async fn conformance(backend: &dyn Backend) {
     let cleared = backend.force_unlock(&again.info().id).await.unwrap();
     assert_ne!(cleared.id, id);
     backend.lock("apply").await.unwrap();
+
+    // Named locks are separate from the state lock and from each other.
+    let deploy = backend.lock_named("deploy", "deploy").await.unwrap();
+    match backend.lock_named("deploy", "rollback").await {
+        Err(StateError::Locked(info)) => assert_eq!(info.id, deploy.info().id),
+        other => panic!("second deploy lock: {:?}", other.map(|l| l.info().clone())),
+    }
+    drop(deploy);
+    backend.lock_named("deploy", "deploy").await.unwrap();
+
+    // Records read back, and do not touch the state.
+    assert!(backend.read_record("releases").await.unwrap().is_none());
+    backend.write_record("releases", b"{\"releases\":[]}").await.unwrap();
+    backend.write_record("releases", b"{\"releases\":[1]}").await.unwrap();
+    assert_eq!(backend.read_record("releases").await.unwrap().unwrap(), b"{\"releases\":[1]}");
+    assert_eq!(backend.read().await.unwrap().unwrap().serial, state.serial);
 }

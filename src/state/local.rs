@@ -26,6 +26,16 @@ impl LocalBackend {
         with_suffix(&self.path, ".lock")
     }
 
+    /// `<env>.NAME.json` beside `<env>.json`.
+    pub fn record_path(&self, name: &str) -> PathBuf {
+        self.path.with_extension(format!("{name}.json"))
+    }
+
+    /// `<env>.NAME.lock` beside `<env>.lock`.
+    pub fn named_lock_path(&self, name: &str) -> PathBuf {
+        self.path.with_extension(format!("{name}.lock"))
+    }
+
     pub fn backup_path(&self) -> PathBuf {
         with_suffix(&self.path, ".backup")
     }
@@ -62,27 +72,8 @@ impl LocalBackend {
     }
 
     fn write_atomically(&self, text: &str) -> Result<(), StateError> {
-        let err = |source| StateError::Write { path: self.display(), source };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(err)?;
-        let tmp = with_suffix(&self.path, &format!(".tmp.{}", std::process::id()));
-        let mut file =
-            OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
-        file.write_all(text.as_bytes()).and_then(|_| file.sync_all()).map_err(err)?;
-        drop(file);
-        if self.path.exists() {
-            let backup = self.backup_path();
-            fs::copy(&self.path, &backup).map_err(err)?;
-            fs::set_permissions(&backup, fs::Permissions::from_mode(0o600)).map_err(err)?;
-        }
-        fs::rename(&tmp, &self.path).map_err(err)?;
-        // The rename is durable only once the directory entry is.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        write_file_atomically(&self.path, text.as_bytes(), Some(&self.backup_path()))
     }
-
     fn display(&self) -> String {
         self.path.display().to_string()
     }
@@ -110,6 +101,45 @@ impl Backend for LocalBackend {
     async fn force_unlock(&self, id: &str) -> Result<LockInfo, StateError> {
         Lock::force_unlock(&self.lock_path(), id)
     }
+
+    async fn lock_named(&self, name: &str, operation: &str) -> Result<Box<dyn HeldLock>, StateError> {
+        Ok(Box::new(Lock::acquire(&self.named_lock_path(name), &self.path, operation)?))
+    }
+
+    async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let path = self.record_path(name);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateError::Read { path: path.display().to_string(), source }),
+        }
+    }
+
+    async fn write_record(&self, name: &str, bytes: &[u8]) -> Result<(), StateError> {
+        write_file_atomically(&self.record_path(name), bytes, None)
+    }
+}
+
+/// Temporary file, fsync, rename (keeping the previous version as `backup`
+/// when asked), mode 0600: a reader sees the old file or the new, never half.
+fn write_file_atomically(path: &Path, bytes: &[u8], backup: Option<&Path>) -> Result<(), StateError> {
+    let err = |source| StateError::Write { path: path.display().to_string(), source };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(err)?;
+    let tmp = with_suffix(path, &format!(".tmp.{}", std::process::id()));
+    let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
+    file.write_all(bytes).and_then(|_| file.sync_all()).map_err(err)?;
+    drop(file);
+    if let Some(backup) = backup.filter(|_| path.exists()) {
+        fs::copy(path, backup).map_err(err)?;
+        fs::set_permissions(backup, fs::Permissions::from_mode(0o600)).map_err(err)?;
+    }
+    fs::rename(&tmp, path).map_err(err)?;
+    // The rename is durable only once the directory entry is.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 impl HeldLock for Lock {

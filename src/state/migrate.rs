@@ -53,6 +53,18 @@ impl Backend for RefuseUnmigrated {
     async fn force_unlock(&self, id: &str) -> Result<LockInfo, StateError> {
         self.remote.force_unlock(id).await
     }
+
+    async fn lock_named(&self, name: &str, operation: &str) -> Result<Box<dyn HeldLock>, StateError> {
+        self.remote.lock_named(name, operation).await
+    }
+
+    async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        self.remote.read_record(name).await
+    }
+
+    async fn write_record(&self, name: &str, bytes: &[u8]) -> Result<(), StateError> {
+        self.remote.write_record(name, bytes).await
+    }
 }
 
 /// What a migration did.

@@ -96,6 +96,23 @@ impl S3Backend {
         &self.key
     }
 
+    /// `<key stem>.NAME.json` beside the state object `<key stem>.json`.
+    pub fn record_key(&self, name: &str) -> String {
+        let stem = self.key.strip_suffix(".json").unwrap_or(&self.key);
+        format!("{stem}.{name}.json")
+    }
+
+    /// A backend on the record `name`, for its lock.
+    fn sibling(&self, name: &str) -> S3Backend {
+        S3Backend::with_clients(
+            self.s3.clone(),
+            self.dynamodb.clone(),
+            &self.bucket,
+            &self.record_key(name),
+            self.lock_table.as_deref(),
+        )
+    }
+
     /// The key of the lock object (used when there is no lock table).
     pub fn lock_key(&self) -> String {
         format!("{}.lock", self.key)
@@ -424,6 +441,40 @@ impl Backend for S3Backend {
             None => self.lock_with_object(info).await?,
         };
         Ok(Box::new(lock))
+    }
+
+    async fn lock_named(&self, name: &str, operation: &str) -> Result<Box<dyn HeldLock>, StateError> {
+        // The same locking as the state's, under the record's key: a lock
+        // object `<key stem>.NAME.json.lock`, or its own item in the table.
+        self.sibling(name).lock(operation).await
+    }
+
+    async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let key = self.record_key(name);
+        let answer = self.s3.get_object().bucket(&self.bucket).key(&key).send().await;
+        let output = match answer {
+            Ok(output) => output,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(self.remote("GetObject", e)),
+        };
+        let bytes = output.body.collect().await.map_err(|e| StateError::Remote {
+            location: format!("s3://{}/{key}", self.bucket),
+            source: ProviderError::Transport { call: "GetObject", message: e.to_string() },
+        })?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn write_record(&self, name: &str, bytes: &[u8]) -> Result<(), StateError> {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.record_key(name))
+            .content_type("application/json")
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await
+            .map_err(|e| self.remote("PutObject", e))?;
+        Ok(())
     }
 
     async fn force_unlock(&self, id: &str) -> Result<LockInfo, StateError> {

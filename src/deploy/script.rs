@@ -1,0 +1,288 @@
+//! The shell scripts a deploy runs on a host. Every transport runs one script
+//! with `sh -s`, so these are the whole of what happens on a host, and they
+//! are plain POSIX sh (Amazon Linux, Debian, busybox).
+//!
+//! Secrets: with an inline environment the values sit in heredocs of the
+//! script, which reaches the host on standard input; `cat` and `docker
+//! login` get them on *their* standard input, never as arguments. With
+//! [`EnvSource::HostFetch`] (the ssm transport) the script holds no secret:
+//! the host reads its parameters and its registry password itself.
+
+use std::collections::BTreeMap;
+
+/// Where the app's environment comes from on the host.
+pub enum EnvSource<'a> {
+    /// The values, carried inside the script.
+    Inline(&'a BTreeMap<String, String>),
+    /// The host reads the parameters under this SSM path itself (aws CLI
+    /// and the instance's role).
+    HostFetch { ssm_path: &'a str, region: &'a str },
+}
+
+/// How the host logs in to the registry.
+pub enum Login<'a> {
+    /// `docker login -u AWS --password-stdin`, the password carried inside the script.
+    Password(&'a str),
+    /// The host asks ECR itself (`aws ecr get-login-password`).
+    HostFetch { region: &'a str },
+}
+
+/// What to start on a host.
+pub struct Release<'a> {
+    /// The compose project name.
+    pub service: &'a str,
+    /// The release folder; relative paths are under the login's home.
+    pub remote_dir: &'a str,
+    /// The compose file's text.
+    pub compose: &'a str,
+    /// The image repository without tag, and the tag.
+    pub repository: &'a str,
+    pub tag: &'a str,
+    /// host[:port] of the registry, for docker login.
+    pub registry: &'a str,
+    pub env: EnvSource<'a>,
+    pub login: Login<'a>,
+}
+
+/// A value that cannot be written to the env file.
+#[derive(Debug, thiserror::Error)]
+#[error("the value of {key} cannot be passed to the app: {reason}")]
+pub struct BadValue {
+    pub key: String,
+    pub reason: &'static str,
+}
+
+/// The script that logs in, writes the compose file and the app's
+/// environment, pulls and starts the release. It prints progress lines
+/// starting with `gantry:`.
+pub fn release(r: &Release) -> Result<String, BadValue> {
+    let mut s = String::new();
+    s.push_str("set -eu\numask 077\n");
+    s.push_str(&format!("dir={}\n", dir_expr(r.remote_dir)));
+    s.push_str("mkdir -p \"$dir\"\n");
+    // Everything secret lives in this folder, removed however the script ends.
+    s.push_str("work=$(mktemp -d)\ntrap 'rm -rf \"$work\"' EXIT\n");
+    s.push_str("export DOCKER_CONFIG=\"$work/docker\"\nmkdir -p \"$DOCKER_CONFIG\"\n");
+    s.push_str(&heredoc("cat > \"$dir/docker-compose.yml\"", r.compose));
+    match &r.env {
+        EnvSource::Inline(values) => {
+            let mut file = String::new();
+            for (key, value) in *values {
+                file.push_str(&env_line(key, value)?);
+            }
+            s.push_str(&heredoc("cat > \"$work/app.env\"", &file));
+        }
+        EnvSource::HostFetch { ssm_path, region } => {
+            // name<TAB>value per line; the key is the name's last segment.
+            s.push_str(&format!(
+                "aws ssm get-parameters-by-path --region {} --path {} --with-decryption \\\n  --query 'Parameters[].[Name,Value]' --output text |\n  while IFS=\"$(printf '\\t')\" read -r name value; do\n    esc=$(printf '%s' \"$value\" | sed \"s/\\\\\\\\/\\\\\\\\\\\\\\\\/g; s/'/\\\\\\\\'/g\")\n    printf \"%s='%s'\\n\" \"${{name##*/}}\" \"$esc\"\n  done > \"$work/app.env\"\n",
+                quote(region),
+                quote(ssm_path)
+            ));
+        }
+    }
+    s.push_str("echo 'gantry: logging in to the registry'\n");
+    match &r.login {
+        Login::Password(password) => s.push_str(&heredoc(
+            &format!("docker login --username AWS --password-stdin {} >/dev/null", quote(r.registry)),
+            password,
+        )),
+        Login::HostFetch { region } => s.push_str(&format!(
+            "aws ecr get-login-password --region {} | docker login --username AWS --password-stdin {} >/dev/null\n",
+            quote(region),
+            quote(r.registry)
+        )),
+    }
+    s.push_str(&format!(
+        "export GANTRY_ENV_FILE=\"$work/app.env\" IMAGE_REPOSITORY={} IMAGE_TAG={}\n",
+        quote(r.repository),
+        quote(r.tag)
+    ));
+    s.push_str(COMPOSE_FN);
+    s.push_str("cd \"$dir\"\n");
+    let project = quote(r.service);
+    s.push_str(&format!("echo \"gantry: pulling {}:{} with $(compose_name)\"\n", r.repository, r.tag));
+    s.push_str(&format!("compose -p {project} -f docker-compose.yml pull\n"));
+    s.push_str("echo 'gantry: starting'\n");
+    s.push_str(&format!("compose -p {project} -f docker-compose.yml up -d --remove-orphans\n"));
+    Ok(s)
+}
+
+/// The script that fetches `url` on the host up to `attempts` times.
+pub fn health(url: &str, attempts: u32, interval_secs: f64, timeout_secs: u32) -> String {
+    let url = quote(url);
+    format!(
+        "i=0\n\
+         while :; do\n\
+         \x20 i=$((i + 1))\n\
+         \x20 if command -v curl >/dev/null 2>&1; then\n\
+         \x20   if curl -fsS -o /dev/null --max-time {timeout_secs} {url} 2>/dev/null; then ok=1; else ok=0; fi\n\
+         \x20 else\n\
+         \x20   if wget -q -T {timeout_secs} -O /dev/null {url} 2>/dev/null; then ok=1; else ok=0; fi\n\
+         \x20 fi\n\
+         \x20 if [ \"$ok\" = 1 ]; then echo \"gantry: healthy after $i attempt(s)\"; exit 0; fi\n\
+         \x20 if [ \"$i\" -ge {attempts} ]; then echo \"gantry: not healthy after $i attempt(s)\"; exit 1; fi\n\
+         \x20 sleep {interval_secs}\n\
+         done\n"
+    )
+}
+
+// `docker compose` (v2, a docker plugin) when the host has it, else the
+// standalone `docker-compose` (v1).
+const COMPOSE_FN: &str = "if docker compose version >/dev/null 2>&1; then\n\
+  compose() { docker compose \"$@\"; }\n  compose_name() { echo 'docker compose'; }\n\
+else\n  compose() { docker-compose \"$@\"; }\n  compose_name() { echo 'docker-compose'; }\nfi\n";
+
+/// `$HOME/...` for a relative folder, the folder itself when absolute.
+fn dir_expr(dir: &str) -> String {
+    if dir.starts_with('/') {
+        quote(dir)
+    } else {
+        format!("\"$HOME\"/{}", quote(dir.trim_start_matches("./")))
+    }
+}
+
+/// `command <<'DELIM'` with `body` verbatim: a quoted delimiter turns off
+/// every expansion, and the delimiter is one no line of `body` equals.
+fn heredoc(command: &str, body: &str) -> String {
+    let mut delim = format!("GANTRY_{}", uuid::Uuid::new_v4().simple());
+    while body.lines().any(|l| l == delim) {
+        delim = format!("GANTRY_{}", uuid::Uuid::new_v4().simple());
+    }
+    let newline = if body.ends_with('\n') || body.is_empty() { "" } else { "\n" };
+    format!("{command} <<'{delim}'\n{body}{newline}{delim}\n")
+}
+
+/// One line of the env file compose reads: `KEY='value'`, with `\` and `'`
+/// escaped as compose's dotenv parser reads single-quoted values.
+fn env_line(key: &str, value: &str) -> Result<String, BadValue> {
+    if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || key.is_empty() {
+        return Err(BadValue { key: key.to_string(), reason: "the name is not a valid variable name" });
+    }
+    if value.contains('\n') || value.contains('\r') {
+        return Err(BadValue { key: key.to_string(), reason: "it spans several lines" });
+    }
+    if value.contains('\0') {
+        return Err(BadValue { key: key.to_string(), reason: "it contains a NUL byte" });
+    }
+    let escaped = value.replace('\\', "\\\\").replace('\'', "\\'");
+    Ok(format!("{key}='{escaped}'\n"))
+}
+
+/// A shell word holding `s` exactly.
+pub fn quote(s: &str) -> String {
+    // try_quote fails only on NUL, which no setting here may hold.
+    shlex::try_quote(s).map(|c| c.into_owned()).unwrap_or_else(|_| "''".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample<'a>(env: &'a BTreeMap<String, String>) -> Release<'a> {
+        Release {
+            service: "shop",
+            remote_dir: ".gantry/shop",
+            compose: "services:\n  app:\n    image: ${IMAGE_REPOSITORY}:${IMAGE_TAG}\n",
+            repository: "127.0.0.1:5000/shop",
+            tag: "v1",
+            registry: "127.0.0.1:5000",
+            env: EnvSource::Inline(env),
+            login: Login::Password("token-canary"),
+        }
+    }
+
+    #[test]
+    fn secrets_reach_commands_only_through_heredocs() {
+        let env = BTreeMap::from([("SESSION_SECRET".to_string(), "s3cr$t 'quoted' \\ value".to_string())]);
+        let script = release(&sample(&env)).unwrap();
+        for line in script.lines() {
+            if line.contains("token-canary") {
+                assert_eq!(line, "token-canary", "the token is a heredoc line of its own");
+            }
+            if line.contains("s3cr$t") {
+                assert!(line.starts_with("SESSION_SECRET='"), "the secret is an env-file line: {line}");
+            }
+        }
+        assert!(script.contains("SESSION_SECRET='s3cr$t \\'quoted\\' \\\\ value'\n"));
+        assert!(script.contains("--password-stdin 127.0.0.1:5000 >/dev/null <<'GANTRY_"));
+    }
+
+    #[test]
+    fn the_script_runs_and_writes_a_private_env_file() {
+        let home = tempfile::tempdir().unwrap();
+        let bin = home.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        // Stand-ins that record what they saw, so the script's plumbing is
+        // checked without a Docker daemon (the deploy tests use a real one).
+        let log = home.path().join("log");
+        std::fs::write(
+            bin.join("docker"),
+            format!(
+                "#!/bin/sh\n[ \"$1\" = compose ] && exit 1\n\
+                 echo \"docker $*\" >> {log}\ncat >> {log}\n",
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            bin.join("docker-compose"),
+            format!(
+                "#!/bin/sh\necho \"compose $* tag=$IMAGE_TAG\" >> {log}\n\
+                 stat -c '%a' \"$GANTRY_ENV_FILE\" >> {log}\ncat \"$GANTRY_ENV_FILE\" >> {log}\n",
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        for f in ["docker", "docker-compose"] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(bin.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let env = BTreeMap::from([("PORT".to_string(), "8080".to_string())]);
+        let script = release(&sample(&env)).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env("HOME", home.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let log = std::fs::read_to_string(&log).unwrap();
+        assert!(log.contains("docker login --username AWS --password-stdin 127.0.0.1:5000\ntoken-canary\n"), "{log}");
+        assert!(log.contains("compose -p shop -f docker-compose.yml pull tag=v1"), "{log}");
+        assert!(
+            log.contains("compose -p shop -f docker-compose.yml up -d --remove-orphans tag=v1\n600\nPORT='8080'"),
+            "{log}"
+        );
+        assert!(home.path().join(".gantry/shop/docker-compose.yml").exists());
+    }
+
+    #[test]
+    fn multi_line_values_are_refused_by_name() {
+        let env = BTreeMap::from([("CERT".to_string(), "a\nb".to_string())]);
+        let err = release(&sample(&env)).unwrap_err();
+        assert_eq!(err.key, "CERT");
+        assert!(!err.to_string().contains("a\nb"));
+    }
+
+    #[test]
+    fn the_host_fetch_script_carries_no_secret() {
+        let empty = BTreeMap::new();
+        let mut r = sample(&empty);
+        r.env = EnvSource::HostFetch { ssm_path: "/shop/prod", region: "eu-west-1" };
+        r.login = Login::HostFetch { region: "eu-west-1" };
+        let script = release(&r).unwrap();
+        assert!(script.contains("aws ssm get-parameters-by-path --region eu-west-1 --path /shop/prod"));
+        assert!(script.contains("aws ecr get-login-password --region eu-west-1 | docker login"));
+        assert!(!script.contains("token-canary"));
+    }
+
+    #[test]
+    fn health_script_counts_attempts() {
+        let script = health("http://127.0.0.1:1/health", 2, 0.01, 1);
+        let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("not healthy after 2 attempt(s)"));
+    }
+}
