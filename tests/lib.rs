@@ -7,6 +7,7 @@ mod support;
 mod bad_input;
 mod bootstrap;
 mod crash;
+mod deploy;
 mod exec;
 mod lifecycle;
 mod reference_stack;

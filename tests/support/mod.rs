@@ -29,6 +29,8 @@ use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 use rand::Rng;
 use tempfile::TempDir;
 
+pub mod services;
+
 /// The region every test runs in.
 pub const REGION: &str = "us-east-1";
 /// The account moto pretends to be.

@@ -1,0 +1,440 @@
+//! `gantry deploy`, `releases` and `rollback` (docs/deploy.md) against real
+//! services on 127.0.0.1: a Docker daemon, a registry standing in for ECR,
+//! and sshd (scripts/services.sh). Each test has its own stack (ECR
+//! repository, SSM path) in the shared moto, its own compose project and its
+//! own app port; [`ProjectGuard`] removes its containers at the end.
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::services::{
+    free_port, http_get, sha256_hex, stderr, stdout, temp_dir, wait_for, write_app_context, App, DeployConfig,
+    DeployStack, Transport, ENV, STACK,
+};
+use crate::support::Gantry;
+
+/// `field` of a release entry, as a string ("" when absent or null).
+fn field<'a>(release: &'a Value, field: &str) -> &'a str {
+    release[field].as_str().unwrap_or("")
+}
+
+/// A stack applied and ready for deploys.
+fn applied<'g>(g: &'g Gantry, config: &DeployConfig) -> DeployStack<'g> {
+    let stack = DeployStack::new(g, config);
+    stack.apply();
+    stack
+}
+
+#[test]
+fn a_good_release_goes_live_with_its_environment() {
+    let g = Gantry::new();
+    let stack = applied(&g, &DeployConfig::default());
+    stack.build("v1", true);
+
+    let started = Instant::now();
+    stack.deploy(&["--tag", "v1"], 0);
+    eprintln!("deploy of v1 took {:?}", started.elapsed());
+
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"), "/health serves the new release");
+    let env = stack.app_env();
+    assert_eq!(env.get("APP_ENV").map(String::as_str), Some("staging"), "APP_ENV came from SSM: {env:?}");
+    assert_eq!(
+        env.get("SESSION_SECRET_SHA256"),
+        Some(&sha256_hex(&stack.canary)),
+        "the SecureString reached the container, decrypted"
+    );
+    assert_eq!(stack.containers().len(), 1, "one container in the compose project {}", stack.service);
+
+    let releases = stack.releases();
+    assert_eq!(releases.len(), 1, "{releases:?}");
+    let r = &releases[0];
+    assert_eq!(field(r, "tag"), "v1");
+    assert_eq!(field(r, "result"), "healthy");
+    assert_eq!(field(r, "kind"), "deploy");
+    assert!(field(r, "image").ends_with(&format!("{}:v1", stack.repo)), "image: {r}");
+    assert!(!field(r, "time").is_empty() && !field(r, "who").is_empty(), "time and who are recorded: {r}");
+
+    // The text form lists it too.
+    let text = stdout(&stack.run("releases", &[], 0));
+    assert!(text.contains("v1") && text.contains("healthy"), "{text}");
+}
+
+#[test]
+fn a_broken_release_is_rolled_back_to_the_last_healthy_one() {
+    let g = Gantry::new();
+    let stack = applied(&g, &DeployConfig::default());
+    stack.build("v1", true);
+    stack.build("v2", false);
+    stack.deploy(&["--tag", "v1"], 0);
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+
+    let started = Instant::now();
+    let out = stack.deploy(&["--tag", "v2"], 1);
+    eprintln!("failed deploy of v2 with rollback took {:?}", started.elapsed());
+
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"), "v1 serves again; stderr:\n{}", stderr(&out));
+    let releases = stack.releases();
+    assert_eq!(releases.len(), 2, "{releases:?}");
+    let (newest, older) = (&releases[0], &releases[1]);
+    assert_eq!(field(newest, "tag"), "v2");
+    assert_eq!(field(newest, "result"), "failed");
+    assert_eq!(field(newest, "rolled_back_to"), "v1", "{newest}");
+    assert_eq!(field(older, "tag"), "v1");
+    assert_eq!(field(older, "result"), "healthy");
+}
+
+#[test]
+fn rollback_puts_an_earlier_healthy_release_back() {
+    let g = Gantry::new();
+    let stack = applied(&g, &DeployConfig::default());
+    stack.build("v1", true);
+    stack.build("v2", true);
+    stack.build("v3", false);
+    stack.deploy(&["--tag", "v1"], 0);
+    stack.deploy(&["--tag", "v2"], 0);
+    assert_eq!(stack.live_tag().as_deref(), Some("v2"));
+
+    // The newest healthy release other than the live one.
+    stack.run("rollback", &[], 0);
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+    let releases = stack.releases();
+    assert_eq!(field(&releases[0], "tag"), "v1", "{releases:?}");
+    assert_eq!(field(&releases[0], "kind"), "rollback");
+    assert_eq!(field(&releases[0], "result"), "healthy");
+
+    stack.run("rollback", &["--to", "v2"], 0);
+    assert_eq!(stack.live_tag().as_deref(), Some("v2"));
+    stack.run("rollback", &["--to", "v1"], 0);
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+
+    // Only a release that was healthy once may be rolled back to.
+    stack.deploy(&["--tag", "v3"], 1);
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+    let out = stack.run("rollback", &["--to", "v3"], 1);
+    assert!(stderr(&out).contains("v3"), "{}", stderr(&out));
+    let out = stack.run("rollback", &["--to", "never-deployed"], 1);
+    assert!(stderr(&out).contains("never-deployed"), "{}", stderr(&out));
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+
+    let history: Vec<String> = stack
+        .releases()
+        .iter()
+        .map(|r| format!("{} {} {}", field(r, "tag"), field(r, "kind"), field(r, "result")))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "v3 deploy failed",
+            "v1 rollback healthy",
+            "v2 rollback healthy",
+            "v1 rollback healthy",
+            "v2 deploy healthy",
+            "v1 deploy healthy"
+        ],
+        "the history, newest first"
+    );
+}
+
+#[test]
+fn deploy_over_ssh_checks_the_host_key() {
+    let g = Gantry::new();
+    let services = crate::support::services::Services::get();
+    let ssh = DeployConfig {
+        transport: Transport::Ssh { known_hosts: services.ssh_known_hosts.clone() },
+        ..Default::default()
+    };
+    let stack = applied(&g, &ssh);
+    stack.build("v1", true);
+    stack.build("v2", true);
+
+    let started = Instant::now();
+    stack.deploy(&["--tag", "v1"], 0);
+    eprintln!("deploy of v1 over ssh took {:?}", started.elapsed());
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+    assert_eq!(stack.app_env().get("SESSION_SECRET_SHA256"), Some(&sha256_hex(&stack.canary)));
+    let containers = stack.containers();
+    assert_eq!(containers.len(), 1);
+    // The host's release folder keeps the compose file, not the environment.
+    let remote_home = std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+    let leaked = stack.files_with_canary(&remote_home.join(".gantry").join(&stack.service));
+    assert!(leaked.is_empty(), "the secret was left on the host in {leaked:?}");
+
+    // The same host with another key in known_hosts: ssh refuses, nothing runs.
+    let keys = temp_dir();
+    let other_key = keys.path().join("other");
+    let keygen = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let public = std::fs::read_to_string(other_key.with_extension("pub")).unwrap();
+    let mut parts = public.split_whitespace();
+    let (kind, data) = (parts.next().unwrap(), parts.next().unwrap());
+    let wrong = keys.path().join("known_hosts");
+    std::fs::write(&wrong, format!("[127.0.0.1]:{} {kind} {data}\n", services.ssh_port)).unwrap();
+    stack.write_gantry_hcl(&DeployConfig { transport: Transport::Ssh { known_hosts: wrong }, ..Default::default() });
+
+    let out = stack.deploy(&["--tag", "v2"], 1);
+    let err = stderr(&out).to_lowercase();
+    assert!(err.contains("host key") || err.contains("host identification"), "{}", stderr(&out));
+    assert_eq!(stack.containers(), containers, "the container was not touched");
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+}
+
+#[test]
+fn a_missing_required_key_stops_before_any_host() {
+    let g = Gantry::new();
+    let stack = applied(&g, &DeployConfig::default());
+    stack.build("v1", true);
+    stack.delete_parameter("APP_ENV");
+
+    let out = stack.deploy(&["--tag", "v1"], 1);
+    assert!(stderr(&out).contains("APP_ENV"), "the error names the key:\n{}", stderr(&out));
+    assert!(stack.containers().is_empty(), "no container was created for {}", stack.service);
+    assert_eq!(stack.live_tag(), None);
+}
+
+#[test]
+fn a_missing_image_or_tag_stops_before_any_host() {
+    let g = Gantry::new();
+    let stack = applied(&g, &DeployConfig::default());
+    // v1 exists in the registry; v404 does not.
+    stack.build("v1", true);
+
+    let out = stack.deploy(&["--tag", "v404"], 1);
+    assert!(stderr(&out).contains("v404"), "the error names the tag:\n{}", stderr(&out));
+    assert!(stack.containers().is_empty(), "no container was created for {}", stack.service);
+
+    // No --tag outside a git checkout: an error, not a guess.
+    let out = stack.deploy(&[], 1);
+    assert!(stderr(&out).contains("--tag"), "{}", stderr(&out));
+    assert!(stack.containers().is_empty());
+}
+
+#[test]
+fn a_second_deploy_fails_at_once_naming_the_lock_holder() {
+    let g = Gantry::new();
+    // A release that comes up late holds the lock for seconds.
+    let config = DeployConfig { health_attempts: 40, health_interval: "500ms", ..Default::default() };
+    let stack = applied(&g, &config);
+    stack.services.build_app(&stack.repo, "slow", &App { healthy: true, start_delay_secs: 8 });
+    stack.build("v1", true);
+
+    let first =
+        stack.std_cmd("deploy", &["--tag", "slow"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let holder = first.id();
+    // Once its container exists, the first deploy is on the host, holding the lock.
+    let saw_lock_file = wait_for("the first deploy's container", Duration::from_secs(60), || {
+        let lock = stack.deploy_lock_file().exists();
+        (!stack.containers().is_empty()).then_some(lock)
+    });
+    let saw_lock_file = saw_lock_file || stack.deploy_lock_file().exists();
+
+    let started = Instant::now();
+    let out = stack.deploy(&["--tag", "v1"], 1);
+    let waited = started.elapsed();
+    let err = stderr(&out);
+    assert!(
+        err.contains("deploy lock") || err.contains(&holder.to_string()),
+        "the second deploy names the lock or its holder (pid {holder}):\n{err}"
+    );
+    assert!(waited < Duration::from_secs(5), "it failed at once, not after {waited:?}");
+    assert_eq!(stack.live_tag(), None, "the second deploy changed nothing: the slow release is still starting");
+
+    // The deploy lock is not the state lock: a plan runs meanwhile.
+    let plan = g
+        .cmd(["plan", "-s", STACK, "-e", ENV, "-var"])
+        .arg(g.prefix_var())
+        .args(["-var", &format!("port={}", stack.port)])
+        .env("TF_VAR_session_secret", &stack.canary)
+        .output()
+        .unwrap();
+    assert!(plan.status.success(), "plan runs while a deploy holds its lock:\n{}", stderr(&plan));
+    assert_eq!(stack.live_tag(), None, "(the first deploy was still running during the plan)");
+
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "the first deploy succeeded:\n{}", stderr(&first));
+    stack.assert_no_canary("the first deploy's output", &[&first.stdout, &first.stderr]);
+    assert_eq!(stack.live_tag().as_deref(), Some("slow"));
+    assert!(saw_lock_file, "the deploy lock is {} while a deploy runs", stack.deploy_lock_file().display());
+    assert!(!stack.deploy_lock_file().exists(), "the lock is gone after the deploy");
+    let releases = stack.releases();
+    assert_eq!(field(&releases[0], "tag"), "slow");
+    assert_eq!(releases.len(), 1, "the refused deploy is not a release: {releases:?}");
+}
+
+#[test]
+fn with_a_lock_timeout_the_second_deploy_waits_its_turn() {
+    let g = Gantry::new();
+    let config = DeployConfig { health_attempts: 40, health_interval: "500ms", ..Default::default() };
+    let stack = applied(&g, &config);
+    stack.services.build_app(&stack.repo, "slow", &App { healthy: true, start_delay_secs: 4 });
+    stack.build("v1", true);
+
+    let first =
+        stack.std_cmd("deploy", &["--tag", "slow"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for("the first deploy's container", Duration::from_secs(60), || {
+        (!stack.containers().is_empty()).then_some(())
+    });
+    stack.deploy(&["--tag", "v1", "--lock-timeout", "90s"], 0);
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"), "the waiting deploy went second");
+    let tags: Vec<String> = stack.releases().iter().map(|r| field(r, "tag").to_string()).collect();
+    assert_eq!(tags, ["v1", "slow"]);
+}
+
+/// Watches every process's argument list for `needle` until stopped.
+struct ArgvWatch {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<(usize, Vec<String>, bool)>,
+}
+
+impl ArgvWatch {
+    /// `marker`: a string some argument list will hold during the watch,
+    /// proving the watch saw the processes it is there for.
+    fn start(needle: String, marker: String) -> ArgvWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let (mut scans, mut hits, mut saw_marker) = (0usize, Vec::new(), false);
+            while !flag.load(Ordering::Relaxed) {
+                scans += 1;
+                let Ok(entries) = std::fs::read_dir("/proc") else { break };
+                for entry in entries.flatten() {
+                    let name = entry.file_name();
+                    let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
+                    let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+                    if crate::support::services::contains(&cmdline, needle.as_bytes()) {
+                        // The program only: the rest holds the secret.
+                        let program = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+                        hits.push(format!("pid {pid} ({})", String::from_utf8_lossy(program)));
+                    }
+                    if crate::support::services::contains(&cmdline, marker.as_bytes()) {
+                        saw_marker = true;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            (scans, hits, saw_marker)
+        });
+        ArgvWatch { stop, thread }
+    }
+
+    fn finish(self) -> (usize, Vec<String>, bool) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("the argv watch panicked")
+    }
+}
+
+#[test]
+fn secrets_stay_off_argument_lists_output_history_and_state() {
+    let g = Gantry::new();
+    let ssh = DeployConfig {
+        transport: Transport::Ssh { known_hosts: crate::support::services::Services::get().ssh_known_hosts.clone() },
+        ..Default::default()
+    };
+    let stack = applied(&g, &DeployConfig::default());
+    stack.build("v1", true);
+    stack.build("v2", false);
+    stack.build("v3", true);
+
+    let watch = ArgvWatch::start(stack.canary.clone(), stack.service.clone());
+    // A deploy, a failed one with its rollback, an explicit rollback, and a
+    // deploy over ssh: every path that moves the environment around.
+    stack.deploy(&["--tag", "v1"], 0);
+    stack.deploy(&["--tag", "v2"], 1);
+    stack.deploy(&["--tag", "v3"], 0);
+    stack.run("rollback", &[], 0);
+    stack.write_gantry_hcl(&ssh);
+    stack.deploy(&["--tag", "v3", "-v"], 0);
+    let (scans, hits, saw_marker) = watch.finish();
+
+    assert!(hits.is_empty(), "the session secret was in the arguments of {hits:?}");
+    assert!(scans > 20, "the watch ran ({scans} scans)");
+    assert!(saw_marker, "the watch saw the deploy's processes (compose project {} in an argument list)", stack.service);
+    assert_eq!(stack.app_env().get("SESSION_SECRET_SHA256"), Some(&sha256_hex(&stack.canary)), "it did reach the app");
+
+    // Nowhere on disk either: state, release history, the host's release
+    // folders (under the test's HOME for the local transport, the login's
+    // home over ssh), the stack.
+    assert!(stack.history_file().exists(), "the history is at {}", stack.history_file().display());
+    let leaked = stack.files_with_canary(g.path());
+    assert!(leaked.is_empty(), "the session secret was written to {leaked:?}");
+    let remote_home = std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+    let leaked = stack.files_with_canary(&remote_home.join(".gantry").join(&stack.service));
+    assert!(leaked.is_empty(), "the session secret was left on the ssh host in {leaked:?}");
+    // `releases` prints no secret (checked by run()).
+    let _ = stack.releases();
+}
+
+#[test]
+fn build_flag_builds_pushes_and_deploys() {
+    let g = Gantry::new();
+    let config = DeployConfig { build_context: Some("app"), ..Default::default() };
+    let stack = applied(&g, &config);
+    write_app_context(&stack.dir.join("app"), "b1", &App { healthy: true, start_delay_secs: 0 });
+
+    let started = Instant::now();
+    stack.deploy(&["--build", "--tag", "b1"], 0);
+    eprintln!("deploy --build of b1 took {:?}", started.elapsed());
+    assert_eq!(stack.live_tag().as_deref(), Some("b1"));
+    let mut tags = stack.services.registry_tags(&stack.repo);
+    tags.sort();
+    assert_eq!(tags, ["b1", "latest"], "pushed as the tag and as latest");
+    let releases = stack.releases();
+    assert_eq!(field(&releases[0], "tag"), "b1");
+    assert_eq!(field(&releases[0], "result"), "healthy");
+}
+
+/// The harness's own checks: the app image and the loopback HTTP client work
+/// without gantry, so a failing deploy test points at gantry.
+#[test]
+fn the_test_app_serves_health_and_its_environment() {
+    let services = crate::support::services::Services::get();
+    let g = Gantry::offline();
+    let name = format!("{}-probe", g.prefix());
+    let mut guard = crate::support::services::ProjectGuard::new(&name);
+    guard.remove_on_drop(g.path().join("unused"));
+    let good = services.build_app_image(&name, "good", true);
+    let broken = services.build_app_image(&name, "broken", false);
+    let (port_good, port_broken) = (free_port(), free_port());
+    for (image, port) in [(&good, port_good), (&broken, port_broken)] {
+        services.docker_ok([
+            "run",
+            "-d",
+            "--network",
+            "host",
+            "--label",
+            &format!("com.docker.compose.project={name}"),
+            "-e",
+            &format!("PORT={port}"),
+            "-e",
+            "APP_ENV=dev",
+            "-e",
+            "SESSION_SECRET=abc",
+            image,
+        ]);
+    }
+    let health = format!("http://127.0.0.1:{port_good}/health");
+    let body = wait_for("the good app", Duration::from_secs(20), || match http_get(&health) {
+        Some((200, body)) => Some(body),
+        _ => None,
+    });
+    assert_eq!(body, "good");
+    let (status, env) = http_get(&format!("http://127.0.0.1:{port_good}/cgi-bin/env")).expect("the CGI answers");
+    assert_eq!(status, 200);
+    assert!(env.contains("APP_ENV=dev\n"), "{env}");
+    assert!(env.contains(&format!("SESSION_SECRET_SHA256={}\n", sha256_hex("abc"))), "{env}");
+    let broken_health = format!("http://127.0.0.1:{port_broken}/health");
+    let status = wait_for("the broken app", Duration::from_secs(20), || http_get(&broken_health).map(|(s, _)| s));
+    assert_eq!(status, 404, "the broken app has no /health");
+    assert_eq!(services.project_containers(&name).len(), 2);
+    drop(guard);
+    assert!(services.project_containers(&name).is_empty(), "the guard removed the containers");
+}
