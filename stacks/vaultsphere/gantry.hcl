@@ -1,9 +1,60 @@
 # What Terraform has no word for. Environments keep local state until
 # `gantry bootstrap` adds an s3 backend here.
 
-# The app's environment is the SSM path the stack outputs (/vaultsphere/<env>).
+# How `gantry deploy` releases the app (docs/deploy.md). Hosts, image
+# repository and SSM path come from the environment's state outputs, so one
+# block serves every environment.
 deploy {
-  ssm_path_output = "ssm_path"
+  service         = "vaultsphere"
+  ssm_path_output = "ssm_path"       # /vaultsphere/<env>
+  image_output    = "repository_url" # the ECR repository
+  hosts_output    = "public_ip"
+  compose_file    = "deploy/docker-compose.yml"
+  transport       = "ssh"
+
+  ssh {
+    user        = "ec2-user"
+    known_hosts = "deploy/known_hosts"
+  }
+
+  # Fetched on the host, as the old pipeline's curl loop did.
+  health {
+    url      = "http://127.0.0.1/health"
+    attempts = 20
+    interval = "5s"
+    timeout  = "3s"
+  }
+
+  build {
+    context = "../.." # the app's repository, when the stack lives in it
+  }
+}
+
+# Local: this machine plays the host (scripts/demo.sh), images go to a local
+# registry instead of ECR's host, and a stand-in app answers on
+# 127.0.0.1:$PORT.
+environment "local" {
+  deploy {
+    transport    = "local"
+    registry     = "127.0.0.1:5000"
+    compose_file = "deploy/docker-compose.local.yml"
+
+    health {
+      url      = "http://127.0.0.1:5001/health"
+      attempts = 10
+      interval = "500ms"
+      timeout  = "2s"
+    }
+
+    build {
+      context = "deploy/demo-app"
+    }
+
+    frontend {
+      folder        = "deploy/demo-frontend"
+      bucket_output = "frontend_bucket"
+    }
+  }
 }
 
 # What the app reads at start-up. `gantry exec` (and deploys) check the SSM
