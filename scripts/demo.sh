@@ -18,7 +18,15 @@ Runs gantry end to end on a fresh machine, against the moto AWS emulator on
   6. drift     change one SSM parameter behind gantry's back (boto3)
   7. plan      shows the drift, exit code 2
   8. apply     puts the parameter back
-  9. destroy   everything (--auto-approve)
+  then, when Docker is installed (Debian: docker.io docker-compose
+  docker-registry busybox-static) and the demo runs as root:
+  9. deploy    build a tiny stand-in app, push it to a local registry,
+               release it on this machine, health-check it, sync the
+               frontend folder to the bucket
+ 10. deploy    a broken release: the health check fails and the previous
+               release is put back
+ 11. releases  the release history
+ 12. destroy   everything (--auto-approve)
 
 What it sets up first:
   - moto in .venv (scripts/moto.sh install), if it is not there yet;
@@ -114,8 +122,13 @@ PY
 }
 
 # --- cleanup: stop exactly the moto this script started -----------------------------
+SERVICES_STARTED=""
 cleanup() {
     local rc=$?
+    if [[ -n "${SERVICES_STARTED}" ]]; then
+        remove_demo_containers
+        "${REPO_ROOT}/scripts/services.sh" stop >/dev/null 2>&1 || true
+    fi
     if [[ -n "${MOTO_PID}" ]] && kill -0 "${MOTO_PID}" 2>/dev/null; then
         kill -TERM "${MOTO_PID}" 2>/dev/null || true
         for _ in $(seq 1 50); do
@@ -207,6 +220,62 @@ gantry_expect 0 apply "${G[@]}" --auto-approve
 value="$(ssm_param get "${DRIFT_PARAM}")"
 [[ "${value}" == "5001" ]] || fail "${DRIFT_PARAM} is ${value} after apply, expected 5001"
 note "${DRIFT_PARAM} is back to ${value}"
+
+# --- deploy, when this machine can run Docker -------------------------------------------
+remove_demo_containers() {
+    local ids
+    ids="$(docker ps -aq --filter label=com.docker.compose.project=vaultsphere 2>/dev/null || true)"
+    if [[ -n "${ids}" ]]; then
+        # shellcheck disable=SC2086 # one ID per word
+        docker rm -f ${ids} >/dev/null 2>&1 || true
+    fi
+}
+
+can_deploy() {
+    [[ "$(id -u)" == 0 ]] || return 1
+    local bin
+    for bin in dockerd docker docker-compose docker-registry busybox; do
+        command -v "${bin}" >/dev/null || return 1
+    done
+}
+
+if can_deploy; then
+    if ! "${REPO_ROOT}/scripts/services.sh" status >/dev/null 2>&1; then
+        note "starting a Docker daemon and a registry on 127.0.0.1 (scripts/services.sh)"
+        SERVICES_STARTED=1
+        "${REPO_ROOT}/scripts/services.sh" start >/dev/null || fail "the deploy services did not start"
+    fi
+    # shellcheck disable=SC1091 # DOCKER_HOST of the services' own daemon
+    source "${REPO_ROOT}/.gantry-run/services/services.env"
+    export DOCKER_HOST
+    # The local transport releases on this machine, under $HOME/.gantry:
+    # point HOME into the demo folder so nothing is left behind.
+    export HOME="${DEMO_DIR}/home"
+    mkdir -p "${HOME}"
+    APP_DIR="${DEMO_DIR}/app"
+    cp -r "${STACK}/deploy/demo-app" "${APP_DIR}"
+    cp "$(command -v busybox)" "${APP_DIR}/busybox"
+
+    heading "Deploy: build, push, release, health-check" \
+        "--build builds the stand-in app (busybox httpd), pushes it to the local registry that stands in for ECR, checks the contract against SSM, starts it with docker-compose on this machine and checks /health. Then the frontend folder is synced to the bucket."
+    gantry_expect 0 deploy "${G[@]}" --build --build-context "${APP_DIR}" --tag demo-1
+    note "the app answers: $(curl -fsS http://127.0.0.1:5001/health) (GET /health)"
+    note "its environment came from SSM: $(curl -fsS http://127.0.0.1:5001/cgi-bin/env | tr '\n' ' ')"
+
+    heading "Deploy a broken release" \
+        "This build has no /health. The health check fails, gantry puts demo-1 (the last healthy release, not 'latest') back and exits 1."
+    rm "${APP_DIR}/www/health"
+    gantry_expect 1 deploy "${G[@]}" --build --build-context "${APP_DIR}" --tag demo-2
+    body="$(curl -fsS http://127.0.0.1:5001/health)" || fail "nothing serves /health after the rollback"
+    note "GET /health answers again: ${body}"
+
+    heading "Release history" \
+        "Kept beside the environment's state; no value of the app's environment is in it."
+    gantry_expect 0 releases "${G[@]}"
+    remove_demo_containers
+else
+    note "skipping the deploy steps: they need root and Docker (docker.io docker-compose docker-registry busybox-static)"
+fi
 
 heading "Destroy" \
     "Everything the environment's state holds is deleted, in reverse dependency order."
