@@ -33,12 +33,14 @@ impl SshTransport {
             "StrictHostKeyChecking=yes".to_string(),
             "-o".to_string(),
             format!("UserKnownHostsFile={}", o.known_hosts.display()),
+            // Options given here win over the user's ssh config (which may
+            // still add a ProxyJump or the like), and the system-wide
+            // known_hosts is left out: only the file gantry.hcl names vouches
+            // for a host.
+            "-o".to_string(),
+            "GlobalKnownHostsFile=/dev/null".to_string(),
             "-o".to_string(),
             format!("ConnectTimeout={}", o.connect_timeout),
-            // The user's ssh config may name other known_hosts files or
-            // loosen checking; this deploy uses exactly what gantry.hcl says.
-            "-F".to_string(),
-            "/dev/null".to_string(),
         ];
         if let Some(key) = &o.identity_file {
             args.extend(["-o".to_string(), "IdentitiesOnly=yes".to_string(), "-i".to_string()]);
@@ -85,5 +87,29 @@ fn ssh_failure(stderr: &str) -> String {
         format!("ssh refused the host key ({text}). Check the known_hosts file named in gantry.hcl.")
     } else {
         format!("ssh could not connect: {text}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_keys_are_always_checked_against_the_given_file() {
+        let t = SshTransport {
+            options: SshOptions {
+                user: Some("ec2-user".into()),
+                port: Some(2222),
+                identity_file: Some("/keys/id".into()),
+                known_hosts: "/deploy/known_hosts".into(),
+                connect_timeout: 15,
+            },
+        };
+        let args = t.args("10.0.0.5").join(" ");
+        assert!(args.contains("-o StrictHostKeyChecking=yes"));
+        assert!(args.contains("-o UserKnownHostsFile=/deploy/known_hosts"));
+        assert!(args.contains("-o GlobalKnownHostsFile=/dev/null"));
+        assert!(args.contains("-o BatchMode=yes"));
+        assert!(args.ends_with("-p 2222 -l ec2-user -- 10.0.0.5 sh -s"), "{args}");
     }
 }
