@@ -18,6 +18,11 @@ once (moto's first call per service takes about a second), then measures:
      wall time and AWS API calls
   c. no-op plan of the applied stack: median wall time of 10 runs, API calls
      per plan
+  f. deploy (when root and Docker are available, see scripts/services.sh):
+     the local environment's stand-in app built, pushed, released and
+     health-checked (--build); the same tag released again; a frontend
+     folder of BENCH_FRONTEND_FILES files synced, then synced again with
+     nothing changed: wall time and API calls of each
   d. destroy of the stack: wall time and API calls
   e. the engine alone: `plan --no-refresh` against empty state of generated
      stacks of 10,000 aws_ssm_parameter resources (one block with count; 10,000
@@ -33,6 +38,7 @@ Environment:
   BENCH_PLAN_RUNS      runs of the no-op plan (default 10)
   BENCH_ENGINE_RUNS    runs per engine measurement (default 3)
   BENCH_ENGINE_SIZE    resources in the generated stacks (default 10000)
+  BENCH_FRONTEND_FILES files in the frontend folder of f (default 200)
   BENCH_HYPERFINE=0    time startup with the shell loop even if hyperfine is
                        installed (Debian: apt-get install hyperfine)
 EOF
@@ -48,6 +54,7 @@ STARTUP_RUNS="${BENCH_STARTUP_RUNS:-20}"
 PLAN_RUNS="${BENCH_PLAN_RUNS:-10}"
 ENGINE_RUNS="${BENCH_ENGINE_RUNS:-3}"
 ENGINE_SIZE="${BENCH_ENGINE_SIZE:-10000}"
+FRONTEND_FILES="${BENCH_FRONTEND_FILES:-200}"
 
 # moto.sh gives us moto_install and moto_start; its run files are pointed at
 # a temporary folder so that this script runs (and stops) its own server.
@@ -70,7 +77,12 @@ MOTO_PID=""
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
+SERVICES_STARTED=""
 cleanup() {
+    if [[ -n "${SERVICES_STARTED}" ]]; then
+        remove_bench_containers
+        "${REPO_ROOT}/scripts/services.sh" stop >/dev/null 2>&1 || true
+    fi
     local rc=$?
     if [[ -n "${MOTO_PID}" ]] && kill -0 "${MOTO_PID}" 2>/dev/null; then
         kill -TERM "${MOTO_PID}" 2>/dev/null || true
@@ -250,6 +262,69 @@ if [[ "${calls_min}" == "${calls_max}" ]]; then
     row "c. no-op plan: API calls per plan" "${calls_min}"
 else
     row "c. no-op plan: API calls per plan (min-max)" "${calls_min}-${calls_max}"
+fi
+
+# --- f. deploy ------------------------------------------------------------------------------
+remove_bench_containers() {
+    local ids
+    ids="$(docker ps -aq --filter label=com.docker.compose.project=vaultsphere 2>/dev/null || true)"
+    if [[ -n "${ids}" ]]; then
+        # shellcheck disable=SC2086 # one ID per word
+        docker rm -f ${ids} >/dev/null 2>&1 || true
+    fi
+}
+
+can_deploy() {
+    [[ "$(id -u)" == 0 ]] || return 1
+    local bin
+    for bin in dockerd docker docker-compose docker-registry busybox; do
+        command -v "${bin}" >/dev/null || return 1
+    done
+}
+
+if can_deploy; then
+    if ! "${REPO_ROOT}/scripts/services.sh" status >/dev/null 2>&1; then
+        say "f. starting a Docker daemon and a registry (scripts/services.sh)"
+        SERVICES_STARTED=1
+        "${REPO_ROOT}/scripts/services.sh" start >/dev/null || die "the deploy services did not start"
+    fi
+    # shellcheck disable=SC1091 # DOCKER_HOST of the services' own daemon
+    source "${REPO_ROOT}/.gantry-run/services/services.env"
+    export DOCKER_HOST
+    # A copy of the stack whose frontend folder is a generated one.
+    BENCH_STACK="${WORK_DIR}/stacks/vaultsphere"
+    mkdir -p "${BENCH_STACK%/*}"
+    cp -r "${STACK}" "${BENCH_STACK}"
+    FRONTEND="${WORK_DIR}/frontend"
+    mkdir -p "${FRONTEND}/assets"
+    for ((i = 0; i < FRONTEND_FILES; i++)); do
+        head -c $((1024 + i * 37)) /dev/urandom | base64 >"${FRONTEND}/assets/chunk-${i}.js"
+    done
+    sed -i "s|folder        = \"deploy/demo-frontend\"|folder        = \"${FRONTEND}\"|" "${BENCH_STACK}/gantry.hcl"
+    grep -q "${FRONTEND}" "${BENCH_STACK}/gantry.hcl" || die "could not point the bench stack at ${FRONTEND}"
+    APP="${WORK_DIR}/app"
+    cp -r "${STACK}/deploy/demo-app" "${APP}"
+    cp "$(command -v busybox)" "${APP}/busybox"
+    D=(-s "${BENCH_STACK}" -e local)
+    export HOME="${WORK_DIR}/home"
+    mkdir -p "${HOME}"
+
+    say "f. deploy --build (build, push, release, health check; frontend skipped)"
+    timed deploy-build 0 "${GANTRY}" deploy "${D[@]}" --build --build-context "${APP}" --tag bench-1 --skip-frontend
+    row "f. deploy --build of the stand-in app: wall" "$(ms "${LAST_NS}")"
+    row "f. deploy --build: API calls" "${LAST_CALLS}"
+    timed deploy-again 0 "${GANTRY}" deploy "${D[@]}" --tag bench-1 --skip-frontend
+    row "f. deploy of the same tag again: wall" "$(ms "${LAST_NS}")"
+    row "f. deploy of the same tag again: API calls" "${LAST_CALLS}"
+    timed frontend-first 0 "${GANTRY}" deploy "${D[@]}" --frontend-only
+    row "f. frontend sync, ${FRONTEND_FILES} new files: wall" "$(ms "${LAST_NS}")"
+    row "f. frontend sync, ${FRONTEND_FILES} new files: API calls" "${LAST_CALLS}"
+    timed frontend-again 0 "${GANTRY}" deploy "${D[@]}" --frontend-only
+    row "f. frontend sync, nothing changed: wall" "$(ms "${LAST_NS}")"
+    row "f. frontend sync, nothing changed: API calls" "${LAST_CALLS}"
+    remove_bench_containers
+else
+    say "f. skipped: deploys need root and Docker (docker.io docker-compose docker-registry busybox-static)"
 fi
 
 say "d. destroy"
