@@ -225,15 +225,22 @@ fn many_files_page_and_batch_and_odd_names_round_trip() {
     assert_eq!((second.uploaded.len(), second.unchanged, second.deleted.len()), (0, n, 0));
     assert_eq!(second.api_calls, 2, "two listing pages of at most 1000 keys");
 
+    // An empty folder (a failed build) never empties the bucket.
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::create_dir(&dir).unwrap();
+    let s3 = aws().s3;
+    let err = block_on(gantry::deploy::frontend::sync(&s3, &name, "", &dir, &|_| {})).unwrap_err().to_string();
+    assert!(err.contains("holds no files; refusing to delete the 1005 object(s)"), "{err}");
+
+    g.write("dist/keep.txt", "keep");
     let started = Instant::now();
     let emptied = sync(&name, "", &dir);
     eprintln!("sync deleting {n} files: {:?}, {} S3 calls", started.elapsed(), emptied.api_calls);
     assert_eq!(emptied.deleted.len(), n);
-    assert_eq!(emptied.api_calls, 2 + 2, "two listing pages, two DeleteObjects batches");
+    assert_eq!(emptied.uploaded, ["keep.txt"]);
+    assert_eq!(emptied.api_calls, 2 + 1 + 2, "two listing pages, one PutObject, two DeleteObjects batches");
     let left = block_on(aws().s3.list_objects_v2().bucket(&name).send()).unwrap();
-    assert_eq!(left.key_count(), Some(0));
+    assert_eq!(left.key_count(), Some(1));
 }
 
 /// The 200-file case the deploy docs measure: printed, not asserted on time.

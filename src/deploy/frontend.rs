@@ -18,7 +18,8 @@
 //! 4. Only when every upload succeeded, objects under the prefix that are no
 //!    longer in the folder are deleted with DeleteObjects, 1000 keys a call.
 //!    A page that still links to an old file never loses it before its
-//!    replacement is there.
+//!    replacement is there. An empty folder never empties the bucket: that
+//!    is refused, as the sign of a failed build.
 //!
 //! A non-empty prefix is treated as a folder: `site` means `site/`, so a sync
 //! to `site` never lists, and so never deletes, `site2/...`.
@@ -94,6 +95,14 @@ pub enum FrontendError {
     LinkCycle { path: PathBuf },
     #[error("{} is {size} bytes, more than one PutObject takes (5 GiB)", path.display())]
     TooLarge { path: PathBuf, size: u64 },
+    /// The folder holds no file, while the bucket holds objects under the
+    /// prefix: most likely a build that failed after cleaning its output.
+    #[error(
+        "the frontend folder {} holds no files; refusing to delete the {objects} object(s) under s3://{bucket}/{prefix} \
+         (build the frontend first, or delete them yourself if the site is meant to go)",
+        path.display()
+    )]
+    EmptyFolder { path: PathBuf, bucket: String, prefix: String, objects: usize },
     /// An S3 call failed. `key` is empty for calls about the whole bucket.
     #[error("{call} s3://{bucket}/{key}: {}", describe(source, code.as_deref()))]
     S3 { call: &'static str, bucket: String, key: String, code: Option<String>, source: Box<ProviderError> },
@@ -441,6 +450,14 @@ pub async fn sync(
     };
     let mut calls = 0;
     let remote = list(s3, bucket, &prefix, &mut calls).await?;
+    if local.is_empty() && !remote.is_empty() {
+        return Err(FrontendError::EmptyFolder {
+            path: folder.to_path_buf(),
+            bucket: bucket.to_string(),
+            prefix,
+            objects: remote.len(),
+        });
+    }
     let plan = plan(&local, &remote);
 
     let uploads = futures::stream::iter(plan.upload.iter().map(|file| async move {
