@@ -275,6 +275,7 @@ impl Session {
             self.progress.ok(line);
         })
         .await?;
+        self.aws.count_calls(report.api_calls);
         self.progress.ok(&format!("frontend: {report}"));
         Ok(())
     }
