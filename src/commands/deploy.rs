@@ -33,11 +33,28 @@ fn stop(summary: impl Into<String>, detail: impl Into<String>) -> Stop {
 }
 
 pub async fn deploy(global: &Global, ui: &Ui, args: DeployArgs) -> Exit {
-    finish(ui, run_deploy(global, ui, args).await)
+    interruptible(ui, run_deploy(global, ui, args)).await
 }
 
 pub async fn rollback(global: &Global, ui: &Ui, args: RollbackArgs) -> Exit {
-    finish(ui, run_rollback(global, ui, args).await)
+    interruptible(ui, run_rollback(global, ui, args)).await
+}
+
+/// Runs a deploy-like command until it ends or Ctrl-C. An interrupted run is
+/// dropped where it is: its host script is killed (kill_on_drop), the deploy
+/// lock released, and nothing recorded, since no one knows what the hosts
+/// are running; the message says how to find out and recover.
+async fn interruptible(ui: &Ui, work: impl std::future::Future<Output = Result<Exit, Stop>>) -> Exit {
+    tokio::select! {
+        result = work => finish(ui, result),
+        Ok(()) = tokio::signal::ctrl_c() => {
+            ui.error(Diagnostic::error("Interrupted: the deploy stopped where it was; the deploy lock is released").detail(
+                "A host may be between releases. Deploy again (gantry deploy --tag TAG), or put the last healthy \
+                 release back with gantry rollback; gantry releases lists them. Nothing was recorded for this run.",
+            ));
+            Exit::Child(130)
+        }
+    }
 }
 
 fn finish(ui: &Ui, result: Result<Exit, Stop>) -> Exit {
