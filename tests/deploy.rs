@@ -240,8 +240,8 @@ fn a_second_deploy_fails_at_once_naming_the_lock_holder() {
     let waited = started.elapsed();
     let err = stderr(&out);
     assert!(
-        err.contains("deploy lock") || err.contains(&holder.to_string()),
-        "the second deploy names the lock or its holder (pid {holder}):\n{err}"
+        err.contains("deploy lock") && err.contains(&format!("pid {holder}")),
+        "the second deploy names the deploy lock and its holder (pid {holder}):\n{err}"
     );
     assert!(waited < Duration::from_secs(5), "it failed at once, not after {waited:?}");
     assert_eq!(stack.live_tag(), None, "the second deploy changed nothing: the slow release is still starting");
@@ -369,6 +369,10 @@ fn secrets_stay_off_argument_lists_output_history_and_state() {
     let remote_home = std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"));
     let leaked = stack.files_with_canary(&remote_home.join(".gantry").join(&stack.service));
     assert!(leaked.is_empty(), "the session secret was left on the ssh host in {leaked:?}");
+    // The private folders the host steps made (env file, DOCKER_CONFIG) are
+    // gone: the local transport made them under the commands' TMPDIR.
+    let left: Vec<_> = std::fs::read_dir(&stack.tmp).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "the deploys left {left:?} behind in TMPDIR");
     // `releases` prints no secret (checked by run()).
     let _ = stack.releases();
 }

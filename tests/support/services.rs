@@ -202,7 +202,7 @@ pub struct App {
 /// Writes the build context of the test app into `dir`: a FROM-scratch image
 /// holding the static busybox, serving `/www` with `busybox httpd` on
 /// 127.0.0.1:$PORT (PORT comes from the container's environment, that is
-/// from the app's SSM parameters), with
+/// from the app's SSM parameters), stopping at once on SIGTERM, with
 /// - `/health`, whose body is the tag (absent when the app is broken);
 /// - `/cgi-bin/env`, which prints `APP_ENV=...` and
 ///   `SESSION_SECRET_SHA256=<sha256 hex of $SESSION_SECRET>`, so a test can
@@ -225,9 +225,15 @@ pub fn write_app_context(dir: &Path, tag: &str, app: &App) {
     )
     .unwrap();
     fs::set_permissions(&cgi, fs::Permissions::from_mode(0o755)).unwrap();
-    let delay =
-        if app.start_delay_secs > 0 { format!("/bin/busybox sleep {}; ", app.start_delay_secs) } else { String::new() };
-    let start = format!("{delay}exec /bin/busybox httpd -f -p 127.0.0.1:$PORT -h /www");
+    // PID 1 of a container gets no default signal handling: a bare httpd
+    // there ignores SIGTERM, and every `docker stop` (each compose
+    // recreate) would wait out its 10 s grace. The shell stays PID 1 and
+    // leaves on SIGTERM, which ends the whole container.
+    let delay = match app.start_delay_secs {
+        0 => String::new(),
+        secs => format!("/bin/busybox sleep {secs} & wait; "),
+    };
+    let start = format!("trap 'exit 0' TERM; {delay}/bin/busybox httpd -f -p 127.0.0.1:$PORT -h /www & wait");
     fs::write(
         dir.join("Dockerfile"),
         format!(
@@ -434,6 +440,9 @@ pub struct DeployStack<'g> {
     /// HOME of every gantry command here (the local transport's "host"
     /// folders end up under it).
     pub home: PathBuf,
+    /// TMPDIR of every gantry command here: the local transport's
+    /// `mktemp -d` folders (the env file, DOCKER_CONFIG) are made in it.
+    pub tmp: PathBuf,
     pub guard: ProjectGuard,
 }
 
@@ -508,6 +517,8 @@ impl<'g> DeployStack<'g> {
         let dir = g.path().join(STACK);
         let home = g.path().join("home");
         fs::create_dir_all(&home).unwrap();
+        let tmp = g.path().join("tmp");
+        fs::create_dir_all(&tmp).unwrap();
         g.write(format!("{STACK}/main.tf"), STACK_TF);
         g.write(format!("{STACK}/deploy/docker-compose.yml"), COMPOSE_FILE);
         let mut guard = ProjectGuard::new(&service);
@@ -525,6 +536,7 @@ impl<'g> DeployStack<'g> {
             port: free_port(),
             canary: format!("canary-{}-secret-value", uuid::Uuid::new_v4()),
             home,
+            tmp,
             guard,
         };
         stack.write_gantry_hcl(config);
@@ -635,6 +647,7 @@ contract {{
             .args([subcommand, "-s", STACK, "-e", ENV])
             .args(args)
             .env("HOME", &self.home)
+            .env("TMPDIR", &self.tmp)
             .env("DOCKER_HOST", &self.services.docker_host)
             .env_remove("DOCKER_CONFIG");
         cmd
