@@ -256,11 +256,11 @@ EOF
 
 sshd_start() {
     local pid
-    ssh_files
     if pid="$(sshd_running)"; then
         log "sshd already running (PID ${pid})"
         return 0
     fi
+    ssh_files
     if port_open "${SSH_PORT}"; then
         log "127.0.0.1:${SSH_PORT} is taken by another program; set GANTRY_SSH_PORT to a free port"
         return 1
@@ -277,11 +277,18 @@ sshd_start() {
     log "sshd running (PID ${pid}, 127.0.0.1:${SSH_PORT})"
 }
 
+# The environment for the running services: services.env as 'start' wrote
+# it (with the ports they were started on).
 services_env() {
-    if ! docker_running >/dev/null || ! registry_running >/dev/null || ! sshd_running >/dev/null; then
+    if ! docker_running >/dev/null || ! registry_running >/dev/null || ! sshd_running >/dev/null \
+        || [[ ! -f "${SERVICES_ENV}" ]]; then
         log "the services are not (all) running; start them with: scripts/services.sh start"
         return 1
     fi
+    cat "${SERVICES_ENV}"
+}
+
+services_env_lines() {
     cat <<EOF
 export DOCKER_HOST=unix://${DOCKER_SOCK}
 export GANTRY_TEST_REGISTRY=127.0.0.1:${REGISTRY_PORT}
@@ -304,10 +311,17 @@ services_start() {
         return 1
     fi
     mkdir -p "${SERVICES_DIR}"
+    if services_env >/dev/null 2>&1; then
+        # All running already: keep the environment they were started with
+        # (their ports may differ from this shell's GANTRY_*_PORT).
+        log "already running: dockerd PID $(docker_running), docker-registry PID $(registry_running), sshd PID $(sshd_running)"
+        services_env
+        return 0
+    fi
     docker_start
     registry_start
     sshd_start
-    services_env >"${SERVICES_ENV}.tmp"
+    services_env_lines >"${SERVICES_ENV}.tmp"
     mv "${SERVICES_ENV}.tmp" "${SERVICES_ENV}"
     log "ready in $((SECONDS - started))s; environment in ${SERVICES_ENV}"
     services_env

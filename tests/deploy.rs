@@ -160,7 +160,9 @@ fn deploy_over_ssh_checks_the_host_key() {
     assert_eq!(containers.len(), 1);
     // The host's release folder keeps the compose file, not the environment.
     let remote_home = std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"));
-    let leaked = stack.files_with_canary(&remote_home.join(".gantry").join(&stack.service));
+    let release_dir = remote_home.join(".gantry").join(&stack.service);
+    assert!(release_dir.is_dir(), "the release folder is {} (remote_dir's default)", release_dir.display());
+    let leaked = stack.files_with_canary(&release_dir);
     assert!(leaked.is_empty(), "the secret was left on the host in {leaked:?}");
 
     // The same host with another key in known_hosts: ssh refuses, nothing runs.
@@ -366,6 +368,7 @@ fn secrets_stay_off_argument_lists_output_history_and_state() {
     assert!(stack.history_file().exists(), "the history is at {}", stack.history_file().display());
     let leaked = stack.files_with_canary(g.path());
     assert!(leaked.is_empty(), "the session secret was written to {leaked:?}");
+    assert!(stack.home.join(".gantry").join(&stack.service).is_dir(), "the local release folder is under HOME");
     let remote_home = std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"));
     let leaked = stack.files_with_canary(&remote_home.join(".gantry").join(&stack.service));
     assert!(leaked.is_empty(), "the session secret was left on the ssh host in {leaked:?}");
