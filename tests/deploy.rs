@@ -85,6 +85,13 @@ fn a_broken_release_is_rolled_back_to_the_last_healthy_one() {
     assert_eq!(field(newest, "rolled_back_to"), "v1", "{newest}");
     assert_eq!(field(older, "tag"), "v1");
     assert_eq!(field(older, "result"), "healthy");
+
+    // The text form, newest first, says what the failure rolled back to.
+    let text = stdout(&stack.run("releases", &[], 0));
+    let row = |tag: &str| text.lines().position(|l| l.split_whitespace().next() == Some(tag));
+    let (v2, v1) = (row("v2").expect("a row for v2"), row("v1").expect("a row for v1"));
+    assert!(v2 < v1, "newest first:\n{text}");
+    assert!(text.contains("failed") && text.contains("rolled back to v1"), "{text}");
 }
 
 #[test]
@@ -186,6 +193,15 @@ fn deploy_over_ssh_checks_the_host_key() {
     assert!(err.contains("host key") || err.contains("host identification"), "{}", stderr(&out));
     assert_eq!(stack.containers(), containers, "the container was not touched");
     assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+
+    // A host missing from known_hosts is refused too: no trust on first use.
+    let empty = keys.path().join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    stack.write_gantry_hcl(&DeployConfig { transport: Transport::Ssh { known_hosts: empty }, ..Default::default() });
+    let out = stack.deploy(&["--tag", "v2"], 1);
+    assert!(stderr(&out).to_lowercase().contains("host key"), "{}", stderr(&out));
+    assert_eq!(stack.containers(), containers, "the container was not touched");
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
 }
 
 #[test]
@@ -194,9 +210,24 @@ fn a_missing_required_key_stops_before_any_host() {
     let stack = applied(&g, &DeployConfig::default());
     stack.build("v1", true);
     stack.delete_parameter("APP_ENV");
+    // And a second problem: the whole list is reported, not the first one.
+    let feature = format!("{}/FEATURE_X", stack.ssm_path);
+    crate::support::block_on(
+        crate::support::aws()
+            .ssm
+            .put_parameter()
+            .name(&feature)
+            .value("maybe")
+            .r#type("String".into())
+            .overwrite(true)
+            .send(),
+    )
+    .unwrap();
 
     let out = stack.deploy(&["--tag", "v1"], 1);
-    assert!(stderr(&out).contains("APP_ENV"), "the error names the key:\n{}", stderr(&out));
+    assert!(stderr(&out).contains("APP_ENV"), "the error names the missing key:\n{}", stderr(&out));
+    assert!(stderr(&out).contains("FEATURE_X"), "the error names the malformed key:\n{}", stderr(&out));
+    assert!(!stderr(&out).contains("maybe"), "values are never printed:\n{}", stderr(&out));
     assert!(stack.containers().is_empty(), "no container was created for {}", stack.service);
     assert_eq!(stack.live_tag(), None);
 }
