@@ -73,7 +73,16 @@ pub enum Command {
     #[command(
         after_help = "Steps: deploy lock, tag (git HEAD, 12 chars, or --tag), image check in ECR (--build builds and pushes \
 first), environment contract against SSM, then on each host: registry login, env file (0600, deleted after), compose pull \
-and up -d, health check. A failed release is rolled back to the last healthy one. See docs/deploy.md."
+and up -d, health check. A failed release is rolled back to the last healthy one.
+Exit status: 0 when the release is healthy, 1 otherwise (also after a good rollback).
+
+Examples:
+  gantry deploy -s stacks/vaultsphere -e staging                  # tag = git HEAD (12 chars)
+  gantry deploy -s stacks/vaultsphere -e staging --tag v1.4.2
+  gantry deploy -s stacks/vaultsphere -e staging --build          # build and push first
+  gantry deploy -s stacks/vaultsphere -e prod --lock-timeout 5m   # wait for a running deploy
+
+The deploy block of gantry.hcl says how: docs/deploy.md."
     )]
     Deploy(DeployArgs),
     /// List the environment's releases, newest first
