@@ -346,7 +346,10 @@ impl ArgvWatch {
                     if crate::support::services::contains(&cmdline, needle.as_bytes()) {
                         // The program only: the rest holds the secret.
                         let program = cmdline.split(|&b| b == 0).next().unwrap_or_default();
-                        hits.push(format!("pid {pid} ({})", String::from_utf8_lossy(program)));
+                        let hit = format!("pid {pid} ({})", String::from_utf8_lossy(program));
+                        if !hits.contains(&hit) {
+                            hits.push(hit);
+                        }
                     }
                     if crate::support::services::contains(&cmdline, marker.as_bytes()) {
                         saw_marker = true;
