@@ -95,6 +95,25 @@ fn a_broken_release_is_rolled_back_to_the_last_healthy_one() {
 }
 
 #[test]
+fn a_broken_first_release_has_nothing_to_roll_back_to() {
+    let g = Gantry::new();
+    let stack = applied(&g, &DeployConfig { health_attempts: 3, ..Default::default() });
+    stack.build("v0", false);
+
+    let out = stack.deploy(&["--tag", "v0"], 1);
+    assert!(stderr(&out).contains("no earlier healthy release"), "{}", stderr(&out));
+    let releases = stack.releases();
+    assert_eq!(releases.len(), 1, "{releases:?}");
+    assert_eq!(field(&releases[0], "tag"), "v0");
+    assert_eq!(field(&releases[0], "result"), "failed");
+    assert_eq!(field(&releases[0], "rolled_back_to"), "", "nothing was healthy before: {}", releases[0]);
+
+    // And no release to roll back to.
+    stack.run("rollback", &[], 1);
+    assert_eq!(stack.releases().len(), 1, "a refused rollback is not a release");
+}
+
+#[test]
 fn rollback_puts_an_earlier_healthy_release_back() {
     let g = Gantry::new();
     let stack = applied(&g, &DeployConfig::default());
