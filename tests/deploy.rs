@@ -333,9 +333,13 @@ fn with_a_lock_timeout_the_second_deploy_waits_its_turn() {
     wait_for("the first deploy's container", Duration::from_secs(60), || {
         (!stack.containers().is_empty()).then_some(())
     });
+    // The first release needs seconds more (its app starts 4 s late).
+    let started = Instant::now();
     stack.deploy(&["--tag", "v1", "--lock-timeout", "90s"], 0);
+    let waited = started.elapsed();
     let first = first.wait_with_output().unwrap();
     assert!(first.status.success(), "{}", stderr(&first));
+    assert!(waited > Duration::from_secs(2), "the second deploy waited for the first ({waited:?})");
     assert_eq!(stack.live_tag().as_deref(), Some("v1"), "the waiting deploy went second");
     let tags: Vec<String> = stack.releases().iter().map(|r| field(r, "tag").to_string()).collect();
     assert_eq!(tags, ["v1", "slow"]);
