@@ -502,3 +502,54 @@ fn the_test_app_serves_health_and_its_environment() {
     drop(guard);
     assert!(services.project_containers(&name).is_empty(), "the guard removed the containers");
 }
+
+/// The S3 keys of a bucket.
+fn bucket_keys(bucket: &str) -> Vec<String> {
+    let out = crate::support::block_on(crate::support::aws().s3.list_objects_v2().bucket(bucket).send())
+        .expect("ListObjectsV2");
+    out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
+}
+
+#[test]
+fn with_remote_state_the_lock_and_the_history_live_in_the_bucket() {
+    let g = Gantry::new();
+    let bucket = format!("{}-state", g.prefix());
+    crate::support::block_on(crate::support::aws().s3.create_bucket().bucket(&bucket).send()).expect("CreateBucket");
+    let config = DeployConfig {
+        health_attempts: 40,
+        health_interval: "500ms",
+        extra_hcl: format!("\nenvironment \"{ENV}\" {{\n  backend \"s3\" {{\n    bucket = \"{bucket}\"\n  }}\n}}\n"),
+        ..Default::default()
+    };
+    let stack = applied(&g, &config);
+    assert!(bucket_keys(&bucket).contains(&format!("{STACK}/{ENV}.json")), "the state is in the bucket");
+    stack.services.build_app(&stack.repo, "slow", &App { healthy: true, start_delay_secs: 3 });
+
+    let first =
+        stack.std_cmd("deploy", &["--tag", "slow"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let lock_keys = wait_for("the deploy lock in the bucket", Duration::from_secs(60), || {
+        let keys: Vec<String> =
+            bucket_keys(&bucket).into_iter().filter(|k| k.contains("deploy") && k.contains("lock")).collect();
+        (!keys.is_empty()).then_some(keys)
+    });
+    let out = stack.deploy(&["--tag", "slow"], 1);
+    assert!(stderr(&out).contains("deploy lock"), "{}", stderr(&out));
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(stack.live_tag().as_deref(), Some("slow"));
+
+    let keys = bucket_keys(&bucket);
+    assert!(keys.iter().all(|k| !lock_keys.contains(k)), "the deploy lock {lock_keys:?} is released: {keys:?}");
+    let history: Vec<&String> = keys.iter().filter(|k| k.contains("releases")).collect();
+    assert_eq!(history.len(), 1, "one release history in the bucket: {keys:?}");
+    let aws = crate::support::aws();
+    let body = crate::support::block_on(async {
+        let out = aws.s3.get_object().bucket(&bucket).key(history[0].as_str()).send().await.expect("GetObject");
+        out.body.collect().await.expect("reading the history").into_bytes().to_vec()
+    });
+    stack.assert_no_canary("the release history", &[&body]);
+    assert!(crate::support::services::contains(&body, b"\"slow\""), "the history holds the release");
+    assert!(!stack.history_file().exists(), "no local history beside a remote state");
+    assert_eq!(field(&stack.releases()[0], "tag"), "slow");
+    eprintln!("remote deploy lock key(s): {lock_keys:?}; history key: {}", history[0]);
+}

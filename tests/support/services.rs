@@ -396,6 +396,8 @@ pub struct DeployConfig {
     pub health_timeout: &'static str,
     /// `build { context = ... }`, relative to the stack folder.
     pub build_context: Option<&'static str>,
+    /// More of `gantry.hcl` (an `environment` block, say), as written.
+    pub extra_hcl: String,
 }
 
 #[derive(Debug, Clone)]
@@ -415,6 +417,7 @@ impl Default for DeployConfig {
             health_interval: "300ms",
             health_timeout: "2s",
             build_context: None,
+            extra_hcl: String::new(),
         }
     }
 }
@@ -602,7 +605,7 @@ contract {{
             interval = config.health_interval,
             timeout = config.health_timeout,
         );
-        self.g.write(format!("{STACK}/gantry.hcl"), text);
+        self.g.write(format!("{STACK}/gantry.hcl"), text + &config.extra_hcl);
     }
 
     /// `gantry apply --auto-approve` of the stack; the secret comes from
