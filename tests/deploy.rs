@@ -412,6 +412,10 @@ fn secrets_stay_off_argument_lists_output_history_and_state() {
     stack.run("rollback", &[], 0);
     stack.write_gantry_hcl(&ssh);
     stack.deploy(&["--tag", "v3", "-v"], 0);
+    // Tracing at its most verbose (the SDK's too) prints no secret either.
+    let traced = stack.cmd("deploy", &["--tag", "v3", "-vv"]).env("RUST_LOG", "trace").output().unwrap();
+    assert!(traced.status.success(), "{}", stderr(&traced));
+    stack.assert_no_canary("the output of deploy with RUST_LOG=trace", &[&traced.stdout, &traced.stderr]);
     let (scans, hits, saw_marker) = watch.finish();
 
     assert!(hits.is_empty(), "the session secret was in the arguments of {hits:?}");
