@@ -341,6 +341,21 @@ stop_pid() {
     fi
 }
 
+# dockerd leaves mounts under its roots behind when it stops (its network
+# namespace's bind mount, exec/netns/default); they would keep the folder
+# from being deleted. Unmount what is under our Docker folder, innermost
+# first.
+docker_unmount() {
+    local mnt
+    while read -r _ mnt _; do
+        case "${mnt}" in
+            "${DOCKER_DIR}"/*)
+                umount "${mnt}" 2>/dev/null || umount -l "${mnt}" 2>/dev/null || log "could not unmount ${mnt}"
+                ;;
+        esac
+    done < <(tac /proc/self/mounts)
+}
+
 services_stop() {
     local pid
     rm -f "${SERVICES_ENV}"
@@ -357,6 +372,9 @@ services_stop() {
         # the time its own shutdown timeout needs.
         stop_pid dockerd "${pid}" 40
         log "dockerd stopped (PID ${pid})"
+    fi
+    if ! docker_running >/dev/null; then
+        docker_unmount
     fi
     rm -f "${SSHD_PID}" "${REGISTRY_PID}" "${DOCKER_OWN_PID}"
 }
