@@ -53,7 +53,8 @@ Commands:
                eval "\$(scripts/services.sh start)"
   env      print that environment for the running services
   status   say which services run, with their PIDs
-  stop     stop exactly the processes 'start' started (by their PIDs)
+  stop     stop exactly the processes 'start' started (by their PIDs), after
+           removing any container left in that dockerd (a killed test run)
   help     show this text
 
 Files live in .gantry-run/services/: PID files, logs, the generated ssh
@@ -368,8 +369,18 @@ services_stop() {
         log "docker-registry stopped (PID ${pid})"
     fi
     if pid="$(docker_running)"; then
-        # dockerd stops its containers and its containerd itself; give it
-        # the time its own shutdown timeout needs.
+        # This daemon runs only what tests started. A run that was killed
+        # never removed its containers, and with `restart: unless-stopped`
+        # they would come back with the next dockerd: remove them now.
+        local ids
+        ids="$(DOCKER_HOST="unix://${DOCKER_SOCK}" docker ps -aq 2>/dev/null || true)"
+        if [[ -n "${ids}" ]]; then
+            # shellcheck disable=SC2086 # one ID per word
+            DOCKER_HOST="unix://${DOCKER_SOCK}" docker rm -f ${ids} >/dev/null 2>&1 || true
+            log "removed $(wc -w <<<"${ids}") container(s) left in the test dockerd"
+        fi
+        # dockerd stops its containerd itself; give it the time its own
+        # shutdown timeout needs.
         stop_pid dockerd "${pid}" 40
         log "dockerd stopped (PID ${pid})"
     fi
