@@ -557,3 +557,39 @@ fn with_remote_state_the_lock_and_the_history_live_in_the_bucket() {
     assert_eq!(field(&stack.releases()[0], "tag"), "slow");
     eprintln!("remote deploy lock key(s): {lock_keys:?}; history key: {}", history[0]);
 }
+
+#[test]
+fn ctrl_c_stops_the_deploy_and_releases_the_lock() {
+    let g = Gantry::new();
+    // A release that never gets healthy keeps the deploy in its health check.
+    let config = DeployConfig { health_attempts: 200, health_interval: "500ms", ..Default::default() };
+    let stack = applied(&g, &config);
+    stack.build("v1", true);
+    stack.build("broken", false);
+    stack.deploy(&["--tag", "v1"], 0);
+
+    let mut second =
+        stack.std_cmd("deploy", &["--tag", "broken"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for("the broken release's container", Duration::from_secs(60), || {
+        (stack.live_tag().is_none() && stack.deploy_lock_file().exists()).then_some(())
+    });
+    // SIGINT, as a terminal's Ctrl-C sends it.
+    unsafe { libc::kill(second.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "gantry deploy did not stop within 20 s of Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = second.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "Ctrl-C exits 130:\n{}", stderr(&out));
+    assert!(stderr(&out).contains("Interrupted"), "{}", stderr(&out));
+    assert!(!stack.deploy_lock_file().exists(), "the deploy lock is released");
+    assert_eq!(stack.releases().len(), 1, "nothing is recorded for the interrupted run");
+
+    // The next deploy takes the lock and puts the good release back.
+    stack.run("rollback", &["--to", "v1"], 0);
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+}
