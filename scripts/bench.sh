@@ -81,7 +81,7 @@ SERVICES_STARTED=""
 cleanup() {
     if [[ -n "${SERVICES_STARTED}" ]]; then
         remove_bench_containers
-        "${REPO_ROOT}/scripts/services.sh" stop >/dev/null 2>&1 || true
+        "${SERVICES}" stop >/dev/null 2>&1 || true
     fi
     local rc=$?
     if [[ -n "${MOTO_PID}" ]] && kill -0 "${MOTO_PID}" 2>/dev/null; then
@@ -265,28 +265,14 @@ else
 fi
 
 # --- f. deploy ------------------------------------------------------------------------------
-remove_bench_containers() {
-    local ids
-    ids="$(docker ps -aq --filter label=com.docker.compose.project=vaultsphere 2>/dev/null || true)"
-    if [[ -n "${ids}" ]]; then
-        # shellcheck disable=SC2086 # one ID per word
-        docker rm -f ${ids} >/dev/null 2>&1 || true
-    fi
-}
+SERVICES="${REPO_ROOT}/scripts/services.sh"
+remove_bench_containers() { "${SERVICES}" remove-project vaultsphere; }
 
-can_deploy() {
-    [[ "$(id -u)" == 0 ]] || return 1
-    local bin
-    for bin in dockerd docker docker-compose docker-registry busybox; do
-        command -v "${bin}" >/dev/null || return 1
-    done
-}
-
-if can_deploy; then
-    if ! "${REPO_ROOT}/scripts/services.sh" status >/dev/null 2>&1; then
+if why_not="$("${SERVICES}" check)"; then
+    if ! "${SERVICES}" status >/dev/null 2>&1; then
         say "f. starting a Docker daemon and a registry (scripts/services.sh)"
         SERVICES_STARTED=1
-        "${REPO_ROOT}/scripts/services.sh" start >/dev/null || die "the deploy services did not start"
+        "${SERVICES}" start >/dev/null || die "the deploy services did not start"
     fi
     # shellcheck disable=SC1091 # DOCKER_HOST of the services' own daemon
     source "${REPO_ROOT}/.gantry-run/services/services.env"
@@ -324,7 +310,7 @@ if can_deploy; then
     row "f. frontend sync, nothing changed: API calls" "${LAST_CALLS}"
     remove_bench_containers
 else
-    say "f. skipped: deploys need root and Docker (docker.io docker-compose docker-registry busybox-static)"
+    say "f. skipped (${why_not}): deploys need root and Debian's docker.io docker-compose docker-registry openssh-server busybox-static"
 fi
 
 say "d. destroy"

@@ -127,7 +127,7 @@ cleanup() {
     local rc=$?
     if [[ -n "${SERVICES_STARTED}" ]]; then
         remove_demo_containers
-        "${REPO_ROOT}/scripts/services.sh" stop >/dev/null 2>&1 || true
+        "${SERVICES}" stop >/dev/null 2>&1 || true
     fi
     if [[ -n "${MOTO_PID}" ]] && kill -0 "${MOTO_PID}" 2>/dev/null; then
         kill -TERM "${MOTO_PID}" 2>/dev/null || true
@@ -222,28 +222,14 @@ value="$(ssm_param get "${DRIFT_PARAM}")"
 note "${DRIFT_PARAM} is back to ${value}"
 
 # --- deploy, when this machine can run Docker -------------------------------------------
-remove_demo_containers() {
-    local ids
-    ids="$(docker ps -aq --filter label=com.docker.compose.project=vaultsphere 2>/dev/null || true)"
-    if [[ -n "${ids}" ]]; then
-        # shellcheck disable=SC2086 # one ID per word
-        docker rm -f ${ids} >/dev/null 2>&1 || true
-    fi
-}
+SERVICES="${REPO_ROOT}/scripts/services.sh"
+remove_demo_containers() { "${SERVICES}" remove-project vaultsphere; }
 
-can_deploy() {
-    [[ "$(id -u)" == 0 ]] || return 1
-    local bin
-    for bin in dockerd docker docker-compose docker-registry busybox; do
-        command -v "${bin}" >/dev/null || return 1
-    done
-}
-
-if can_deploy; then
-    if ! "${REPO_ROOT}/scripts/services.sh" status >/dev/null 2>&1; then
+if why_not="$("${SERVICES}" check)"; then
+    if ! "${SERVICES}" status >/dev/null 2>&1; then
         note "starting a Docker daemon and a registry on 127.0.0.1 (scripts/services.sh)"
         SERVICES_STARTED=1
-        "${REPO_ROOT}/scripts/services.sh" start >/dev/null || fail "the deploy services did not start"
+        "${SERVICES}" start >/dev/null || fail "the deploy services did not start"
     fi
     # shellcheck disable=SC1091 # DOCKER_HOST of the services' own daemon
     source "${REPO_ROOT}/.gantry-run/services/services.env"
@@ -274,7 +260,7 @@ if can_deploy; then
     gantry_expect 0 releases "${G[@]}"
     remove_demo_containers
 else
-    note "skipping the deploy steps: they need root and Docker (docker.io docker-compose docker-registry busybox-static)"
+    note "skipping the deploy steps (${why_not}): they need root and Debian's docker.io docker-compose docker-registry openssh-server busybox-static"
 fi
 
 heading "Destroy" \

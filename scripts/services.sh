@@ -53,6 +53,10 @@ Commands:
                eval "\$(scripts/services.sh start)"
   env      print that environment for the running services
   status   say which services run, with their PIDs
+  check    exit 0 when this machine can run them (root, programs installed);
+           otherwise name what is missing
+  remove-project NAME
+           remove the containers of compose project NAME from the dockerd
   stop     stop exactly the processes 'start' started (by their PIDs), after
            removing any container left in that dockerd (a killed test run)
   help     show this text
@@ -398,8 +402,33 @@ services_status() {
     return "${rc}"
 }
 
+# services_check: true when the services can run here; names what is missing.
+services_check() {
+    local missing
+    if [[ "$(id -u)" != 0 ]]; then
+        echo "not root (dockerd needs root)"
+        return 1
+    fi
+    if ! missing="$(services_missing)"; then
+        echo "missing: ${missing//$'\n'/ }"
+        return 1
+    fi
+}
+
+# services_remove_project NAME: removes compose project NAME's containers.
+services_remove_project() {
+    local ids
+    ids="$(DOCKER_HOST="unix://${DOCKER_SOCK}" docker ps -aq --filter "label=com.docker.compose.project=$1" 2>/dev/null || true)"
+    if [[ -n "${ids}" ]]; then
+        # shellcheck disable=SC2086 # one ID per word
+        DOCKER_HOST="unix://${DOCKER_SOCK}" docker rm -f ${ids} >/dev/null 2>&1 || true
+    fi
+}
+
 services_main() {
     case "${1:-}" in
+        check) services_check ;;
+        remove-project) services_remove_project "${2:?remove-project needs a project name}" ;;
         start) services_start ;;
         stop) services_stop ;;
         env) services_env ;;

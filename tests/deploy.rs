@@ -593,3 +593,43 @@ fn ctrl_c_stops_the_deploy_and_releases_the_lock() {
     stack.run("rollback", &["--to", "v1"], 0);
     assert_eq!(stack.live_tag().as_deref(), Some("v1"));
 }
+
+#[test]
+fn a_deploy_killed_hard_leaves_a_lock_that_force_unlock_clears() {
+    let g = Gantry::new();
+    let config = DeployConfig { health_attempts: 20, health_interval: "500ms", ..Default::default() };
+    let stack = applied(&g, &config);
+    stack.build("v1", true);
+    stack.build("broken", false);
+
+    let mut killed =
+        stack.std_cmd("deploy", &["--tag", "broken"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for("the broken release's container", Duration::from_secs(60), || {
+        (!stack.containers().is_empty() && stack.deploy_lock_file().exists()).then_some(())
+    });
+    killed.kill().unwrap(); // SIGKILL: no chance to release anything
+    killed.wait().unwrap();
+    assert!(stack.deploy_lock_file().exists(), "kill -9 leaves the deploy lock");
+
+    // The next deploy names the dead holder and the lock's ID.
+    let out = stack.deploy(&["--tag", "v1"], 1);
+    let err = stderr(&out);
+    assert!(err.contains(&format!("pid {}", killed.id())), "{err}");
+    let id = err
+        .split("lock ID ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !(c.is_ascii_hexdigit() || c == '-')).next())
+        .filter(|id| id.len() == 36)
+        .unwrap_or_else(|| panic!("the error gives the lock ID:\n{err}"))
+        .to_string();
+
+    // A wrong ID removes nothing; the right one clears the deploy lock.
+    stack.run("force-unlock", &["00000000-0000-0000-0000-000000000000"], 1);
+    assert!(stack.deploy_lock_file().exists());
+    let out = stack.run("force-unlock", &[&id], 0);
+    assert!(stdout(&out).contains(&id), "{}", stdout(&out));
+    assert!(!stack.deploy_lock_file().exists());
+
+    stack.deploy(&["--tag", "v1"], 0);
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+}

@@ -5,7 +5,7 @@ use super::{load, Exit, Ui};
 use crate::addr::InstanceAddr;
 use crate::cli::{Global, GraphArgs, OutputArgs, ValidateArgs};
 use crate::diag::Diagnostic;
-use crate::state::{Backend, State};
+use crate::state::{Backend, State, StateError};
 use crate::value::Value;
 
 pub fn validate(global: &Global, ui: &Ui, args: ValidateArgs) -> Exit {
@@ -166,7 +166,16 @@ pub async fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
         Ok(b) => b,
         Err(e) => return e,
     };
-    match backend.force_unlock(id).await {
+    // The id says which lock it is: the state lock's, else the deploy lock's.
+    let result = match backend.force_unlock(id).await {
+        Err(StateError::NoSuchLock { .. }) => match backend.force_unlock_named("deploy", id).await {
+            Ok(info) => Ok(info),
+            Err(StateError::NoSuchLock { .. }) => backend.force_unlock(id).await,
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
+    match result {
         Ok(info) => {
             println!("Lock {id} removed (it was held by {} for {}).", info.who, info.operation);
             Exit::Ok

@@ -31,6 +31,9 @@ pub trait Backend: Send + Sync {
     /// deploys exclude each other without blocking plans and applies.
     async fn lock_named(&self, name: &str, operation: &str) -> Result<Box<dyn HeldLock>, StateError>;
 
+    /// Removes one of the named locks a crashed run left, when `id` is its id.
+    async fn force_unlock_named(&self, name: &str, id: &str) -> Result<LockInfo, StateError>;
+
     /// Another record of the environment, stored beside its state (the
     /// release history is "releases"); `None` when there is none yet.
     async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, StateError>;
@@ -96,7 +99,13 @@ pub async fn conformance(backend: &dyn Backend) {
         Err(StateError::Locked(info)) => assert_eq!(info.id, deploy.info().id),
         other => panic!("second deploy lock: {:?}", other.map(|l| l.info().clone())),
     }
+    let deploy_id = deploy.info().id.clone();
+    assert!(backend.force_unlock("deploy-lock-id-is-not-the-state-lock").await.is_err());
+    assert!(backend.force_unlock_named("deploy", "not-the-id").await.is_err());
     drop(deploy);
+    let again = backend.lock_named("deploy", "deploy").await.unwrap();
+    assert!(backend.force_unlock_named("deploy", &deploy_id).await.is_err(), "a released lock's id is stale");
+    backend.force_unlock_named("deploy", &again.info().id).await.unwrap();
     backend.lock_named("deploy", "deploy").await.unwrap();
 
     // Records read back, and do not touch the state.

@@ -106,6 +106,10 @@ impl Backend for LocalBackend {
         Ok(Box::new(Lock::acquire(&self.named_lock_path(name), &self.path, operation)?))
     }
 
+    async fn force_unlock_named(&self, name: &str, id: &str) -> Result<LockInfo, StateError> {
+        Lock::force_unlock(&self.named_lock_path(name), id)
+    }
+
     async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
         let path = self.record_path(name);
         match fs::read(&path) {

@@ -58,6 +58,10 @@ impl Backend for RefuseUnmigrated {
         self.remote.lock_named(name, operation).await
     }
 
+    async fn force_unlock_named(&self, name: &str, id: &str) -> Result<LockInfo, StateError> {
+        self.remote.force_unlock_named(name, id).await
+    }
+
     async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
         self.remote.read_record(name).await
     }

@@ -449,6 +449,10 @@ impl Backend for S3Backend {
         self.sibling(name).lock(operation).await
     }
 
+    async fn force_unlock_named(&self, name: &str, id: &str) -> Result<LockInfo, StateError> {
+        self.sibling(name).force_unlock(id).await
+    }
+
     async fn read_record(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
         let key = self.record_key(name);
         let answer = self.s3.get_object().bucket(&self.bucket).key(&key).send().await;
