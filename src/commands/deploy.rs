@@ -458,7 +458,7 @@ fn record(target: &Target, tag: &str, commit: Option<String>, kind: Kind, r: Rol
         tag: tag.to_string(),
         image: target.repo.reference(tag),
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        who: crate::state::LockInfo::for_location("", "").who,
+        who: who(),
         commit,
         kind,
         result: r.result,
@@ -511,6 +511,17 @@ pub async fn releases(global: &Global, ui: &Ui, args: ReleasesArgs) -> Exit {
         println!("{:<14} {:<9} {:<8} {:<21} {:<20} {:<13} {note}", r.tag, kind, result, r.time, r.who, commit);
     }
     Exit::Ok
+}
+
+/// Who released: user@host, and the GitHub user when a workflow runs it.
+fn who() -> String {
+    let local = crate::state::LockInfo::for_location("", "").who;
+    match std::env::var("GITHUB_ACTOR") {
+        Ok(actor) if !actor.is_empty() && std::env::var_os("GITHUB_ACTIONS").is_some() => {
+            format!("{actor} (GitHub Actions, {local})")
+        }
+        _ => local,
+    }
 }
 
 /// The working directory's git commit, when it is a checkout.

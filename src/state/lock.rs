@@ -30,7 +30,7 @@ impl LockInfo {
     /// A lock on the state at `location` (a path, or `s3://bucket/key`).
     pub fn for_location(operation: &str, location: &str) -> LockInfo {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
-        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        let user = user_name();
         LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             operation: operation.to_string(),
@@ -48,6 +48,28 @@ impl LockInfo {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         host == self.host && !Path::new(&format!("/proc/{}", self.pid)).exists()
     }
+}
+
+/// The login name: USER or LOGNAME, else the password database's name for
+/// this uid (containers and CI runners often set neither variable).
+pub fn user_name() -> String {
+    let from_env = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
+    from_env.or_else(passwd_name).unwrap_or_else(|| "unknown".into())
+}
+
+fn passwd_name() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r writes only into `pwd` and `buf`, whose sizes it is
+    // given, and sets `result` to `&pwd` or null.
+    let rc = unsafe { libc::getpwuid_r(libc::getuid(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: on success pw_name points at a NUL-terminated string in `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    name.to_str().ok().map(str::to_string)
 }
 
 impl std::fmt::Display for LockInfo {
@@ -137,6 +159,12 @@ fn read_lock(path: &Path) -> Result<LockInfo, StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_is_named_without_user_or_logname() {
+        let name = passwd_name().expect("this uid has a passwd entry");
+        assert!(!name.is_empty());
+    }
 
     #[test]
     fn second_holder_is_refused_and_told_who_holds_it() {
