@@ -179,6 +179,17 @@ impl Session {
                         "Host keys are always checked. Add to the deploy block:\n\nssh {\n  known_hosts = \"deploy/known_hosts\"\n}\n\nwith lines from `ssh-keyscan HOST` checked against the host's real key.",
                     )
                 })?;
+                for (what, path) in
+                    [("known_hosts", Some(known_hosts)), ("identity_file", ssh.identity_file.as_deref())]
+                {
+                    // ssh splits option values on whitespace and expands % and ${} in them.
+                    if path.is_some_and(|p| p.contains(|c: char| c.is_whitespace() || "%$\"'".contains(c))) {
+                        return Err(stop(
+                            format!("The ssh {what} path cannot hold spaces, quotes, % or $"),
+                            "ssh would read it differently; move the file to a plain path.",
+                        ));
+                    }
+                }
                 let known_hosts = self.path(known_hosts);
                 if !known_hosts.is_file() {
                     return Err(stop(
@@ -242,7 +253,15 @@ impl Session {
     async fn environment(&self) -> Result<(String, BTreeMap<String, String>), Stop> {
         let path = self.string(&self.settings.ssm_path, "ssm_path")?;
         let params = super::exec::read_path(&self.aws, &path).await?;
-        let problems = contract::check(&self.contract, &params);
+        let mut problems = contract::check(&self.contract, &params);
+        for (key, setting) in &params {
+            if let Err(e) = crate::deploy::script::check_value(key, &setting.value) {
+                problems.push(contract::Problem {
+                    key: key.clone(),
+                    message: format!("cannot be passed to the app: {}", e.reason),
+                });
+            }
+        }
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().map(|p| format!("  {} {}", p.key, p.message)).collect();
             return Err(stop(
@@ -266,10 +285,17 @@ impl Session {
             .map_err(|e| stop(format!("Cannot read the compose file {}: {e}", compose_path.display()), ""))?;
         let health = self.required(&self.settings.health, "health check")?.clone();
         let (ssm_path, values) = self.environment().await?;
+        let login = repo.takes_ecr_password();
         let secrets = if transport.carries_secrets() {
-            Secrets::Inline { values, password }
+            Secrets::Inline { values, password: login.then_some(password) }
         } else {
-            Secrets::HostFetch { ssm_path, region: self.aws.region.clone() }
+            let ecr_region = repo.ecr.as_ref().map_or_else(|| self.aws.region.clone(), |r| r.region.clone());
+            Secrets::HostFetch {
+                ssm_path,
+                region: self.aws.region.clone(),
+                ecr_region: login.then_some(ecr_region),
+                values,
+            }
         };
         Ok(Target {
             remote_dir: self.settings.remote_dir.clone().unwrap_or_else(|| format!(".gantry/{service}")),
@@ -320,7 +346,7 @@ async fn run_deploy(global: &Global, ui: &Ui, args: DeployArgs) -> Result<Exit, 
     check_tag(&tag)?;
     let repo = s.repository()?;
     s.progress.step(&format!("release {tag} of {} to {}", repo.url(), global.env));
-    let password = image::password(&s.aws).await?;
+    let password = image::password(&s.aws, &repo).await?;
     if args.build {
         let build = s.settings.build.clone();
         let context = match (&args.build_context, &build) {
@@ -381,7 +407,7 @@ async fn run_rollback(global: &Global, ui: &Ui, args: RollbackArgs) -> Result<Ex
                  use gantry deploy --tag to release another.",
             ))
         }
-        None => match history.last_healthy(history.live()) {
+        None => match history.previous() {
             Some(r) => r.tag.clone(),
             None => {
                 return Err(stop(
@@ -393,7 +419,7 @@ async fn run_rollback(global: &Global, ui: &Ui, args: RollbackArgs) -> Result<Ex
     };
     let repo = s.repository()?;
     s.progress.step(&format!("rollback of {} to {tag}", global.env));
-    let password = image::password(&s.aws).await?;
+    let password = image::password(&s.aws, &repo).await?;
     if !image::exists(&s.aws, &repo, &tag, &password).await? {
         return Err(stop(format!("The image {} no longer exists; no host was touched", repo.reference(&tag)), ""));
     }
@@ -406,7 +432,9 @@ async fn run_rollback(global: &Global, ui: &Ui, args: RollbackArgs) -> Result<Ex
         }
     };
     let healthy = outcome.result == Outcome::Healthy;
-    history.releases.push(record(&target, &tag, git_commit(), Kind::Rollback, outcome));
+    // The commit the release was built from, not the one checked out now.
+    let commit = history.releases.iter().rev().find(|r| r.tag == tag).and_then(|r| r.commit.clone());
+    history.releases.push(record(&target, &tag, commit, Kind::Rollback, outcome));
     history.save(s.backend.as_ref()).await?;
     if healthy {
         println!("Rolled {} back to {tag} in {}: healthy.", global.env, s.progress.elapsed());
@@ -437,19 +465,18 @@ async fn roll_out_with_rollback(s: &Session, target: &Target, tag: &str, history
     };
     s.progress.step(&format!("rolling back to {good}, the last healthy release"));
     let touched = &target.hosts[..failure.touched];
-    match target.roll_out_on(touched, &good, &s.progress).await {
-        Ok(()) => {
-            eprintln!("error: release {tag} failed ({}); {good} is serving again", failure.step);
-            Rolled { result: Outcome::Failed, rolled_back_to: Some(good), note: failure.to_string() }
-        }
-        Err(again) => {
-            eprintln!("error: release {tag} failed, and the rollback to {good} failed too: {again}");
-            Rolled {
-                result: Outcome::Failed,
-                rolled_back_to: None,
-                note: format!("{failure}; rollback to {good} failed: {again}"),
-            }
-        }
+    let failed = target.roll_back_on(touched, &good, &s.progress).await;
+    if failed.is_empty() {
+        eprintln!("error: release {tag} failed ({}); {good} is serving again", failure.step);
+        return Rolled { result: Outcome::Failed, rolled_back_to: Some(good), note: failure.to_string() };
+    }
+    let hosts: Vec<&str> = failed.iter().map(|f| f.host.as_str()).collect();
+    eprintln!("error: release {tag} failed, and the rollback to {good} failed on {}", hosts.join(", "));
+    let again: Vec<String> = failed.iter().map(ToString::to_string).collect();
+    Rolled {
+        result: Outcome::Failed,
+        rolled_back_to: None,
+        note: format!("{failure}; rollback to {good} failed: {}", again.join("; ")),
     }
 }
 

@@ -19,6 +19,25 @@ pub struct Repository {
     /// True when `registry` replaced ECR's host (gantry.hcl `registry`):
     /// the image is checked in that registry instead of through the ECR API.
     pub overridden: bool,
+    /// The account and region of an ECR registry host
+    /// (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`), before any override.
+    pub ecr: Option<EcrRegistry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcrRegistry {
+    pub account: String,
+    pub region: String,
+}
+
+impl EcrRegistry {
+    fn parse(host: &str) -> Option<EcrRegistry> {
+        let mut parts = host.split('.');
+        let account = parts.next()?;
+        let (dkr, ecr, region) = (parts.next()?, parts.next()?, parts.next()?);
+        let ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()) && dkr == "dkr" && ecr == "ecr";
+        ok.then(|| EcrRegistry { account: account.to_string(), region: region.to_string() })
+    }
 }
 
 impl Repository {
@@ -33,7 +52,22 @@ impl Repository {
             registry: registry.unwrap_or(host).to_string(),
             name: name.to_string(),
             overridden: registry.is_some(),
+            ecr: EcrRegistry::parse(host),
         })
+    }
+
+    /// Whether the registry may be given the ECR password: ECR itself, or a
+    /// registry on this machine standing in for it (tests, demos). A mirror
+    /// elsewhere is not ECR and gets no ECR credentials.
+    pub fn takes_ecr_password(&self) -> bool {
+        if !self.overridden {
+            return true;
+        }
+        let host = match self.registry.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => self.registry.as_str(),
+        };
+        host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
     }
 
     /// `registry/name`, as compose's `IMAGE_REPOSITORY`.
@@ -72,10 +106,21 @@ pub enum ImageError {
     Docker(String),
 }
 
+/// The ECR client for the repository's region (the registry host names
+/// it), else the environment's.
+pub fn ecr_client(aws: &AwsCtx, repo: &Repository) -> aws_sdk_ecr::Client {
+    match &repo.ecr {
+        Some(r) if r.region != aws.region => aws_sdk_ecr::Client::from_conf(
+            aws.ecr.config().to_builder().region(aws_sdk_ecr::config::Region::new(r.region.clone())).build(),
+        ),
+        _ => aws.ecr.clone(),
+    }
+}
+
 /// ECR's registry password (GetAuthorizationToken: base64 of `AWS:password`).
-pub async fn password(aws: &AwsCtx) -> Result<Password, ImageError> {
+pub async fn password(aws: &AwsCtx, repo: &Repository) -> Result<Password, ImageError> {
     aws.count_call();
-    let out = aws.ecr.get_authorization_token().send().await.classify("ecr:GetAuthorizationToken")?;
+    let out = ecr_client(aws, repo).get_authorization_token().send().await.classify("ecr:GetAuthorizationToken")?;
     let token = out
         .authorization_data()
         .first()
@@ -97,9 +142,9 @@ pub async fn exists(aws: &AwsCtx, repo: &Repository, tag: &str, password: &Passw
         return registry_has(repo, tag, password).await;
     }
     aws.count_call();
-    let answer = aws
-        .ecr
+    let answer = ecr_client(aws, repo)
         .describe_images()
+        .set_registry_id(repo.ecr.as_ref().map(|r| r.account.clone()))
         .repository_name(&repo.name)
         .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(tag).build())
         .send()
@@ -121,14 +166,17 @@ async fn registry_has(repo: &Repository, tag: &str, password: &Password) -> Resu
     let uri: hyper::Uri = format!("http://{}/v2/{}/manifests/{tag}", repo.registry, repo.name)
         .parse()
         .map_err(|e| fail(format!("not a registry address: {e}")))?;
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{}", password.expose()));
-    let request = hyper::Request::head(uri)
+    let mut request = hyper::Request::head(uri);
+    if repo.takes_ecr_password() {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{}", password.expose()));
+        request = request.header("Authorization", format!("Basic {auth}"));
+    }
+    let request = request
         .header(
             "Accept",
             "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, \
              application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json",
         )
-        .header("Authorization", format!("Basic {auth}"))
         .body(Empty::<Bytes>::new())
         .map_err(|e| fail(e.to_string()))?;
     let client = Client::builder(TokioExecutor::new()).build_http();
@@ -170,9 +218,15 @@ pub async fn build_and_push(
     build.push(&context_text);
     say(&format!("docker build --platform linux/amd64 -t {tagged} {context_text}"));
     docker(config.path(), &build, None).await?;
-    say(&format!("docker login {} (password on stdin)", repo.registry));
-    docker(config.path(), &["login", "--username", "AWS", "--password-stdin", &repo.registry], Some(password.expose()))
+    if repo.takes_ecr_password() {
+        say(&format!("docker login {} (password on stdin)", repo.registry));
+        docker(
+            config.path(),
+            &["login", "--username", "AWS", "--password-stdin", &repo.registry],
+            Some(password.expose()),
+        )
         .await?;
+    }
     for reference in [&tagged, &latest] {
         say(&format!("docker push {reference}"));
         docker(config.path(), &["push", reference], None).await?;
@@ -217,6 +271,12 @@ mod tests {
         let local = Repository::parse(ecr, Some("127.0.0.1:5000")).unwrap();
         assert_eq!(local.reference("v1"), "127.0.0.1:5000/vaultsphere-prod:v1");
         assert!(local.overridden);
+        assert_eq!(r.ecr, Some(EcrRegistry { account: "123456789012".into(), region: "eu-west-1".into() }));
+        assert!(r.takes_ecr_password());
+        assert!(local.takes_ecr_password(), "a loopback registry stands in for ECR");
+        let mirror = Repository::parse(ecr, Some("mirror.example.internal:5000")).unwrap();
+        assert!(!mirror.takes_ecr_password(), "a mirror elsewhere gets no ECR credentials");
+        assert!(Repository::parse("ghcr.io/acme/app", None).unwrap().ecr.is_none());
         assert!(Repository::parse("no-slash", None).is_none());
         assert!(Repository::parse("host/name:tag", None).is_none());
     }

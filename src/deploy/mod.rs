@@ -23,10 +23,13 @@ use transport::{RunOutput, Transport};
 
 /// Where the app's environment and registry password come from on a host.
 pub enum Secrets {
-    /// Read by gantry and carried in the host script (ssh, local).
-    Inline { values: BTreeMap<String, String>, password: Password },
-    /// Read by the host itself (ssm).
-    HostFetch { ssm_path: String, region: String },
+    /// Read by gantry and carried in the host script (ssh, local). No
+    /// password: the registry is not ECR and gets no login.
+    Inline { values: BTreeMap<String, String>, password: Option<Password> },
+    /// Read by the host itself (ssm), with ECR's password from `ecr_region`
+    /// (none: no login). `values` are gantry's own reading, kept only to
+    /// scrub them from whatever the host prints.
+    HostFetch { ssm_path: String, region: String, ecr_region: Option<String>, values: BTreeMap<String, String> },
 }
 
 /// Everything needed to put a tag on the hosts.
@@ -104,14 +107,29 @@ impl Target {
         Ok(())
     }
 
+    /// Puts `tag` back on each of `hosts`, going on past a host that fails
+    /// so that every other host gets it; the failures, if any.
+    pub async fn roll_back_on(&self, hosts: &[String], tag: &str, progress: &Progress) -> Vec<HostFailure> {
+        let mut failures = Vec::new();
+        for host in hosts {
+            if let Err(f) = self.roll_out_on(std::slice::from_ref(host), tag, progress).await {
+                progress.warn(&f.to_string());
+                failures.push(f);
+            }
+        }
+        failures
+    }
+
     fn release_script(&self, tag: &str) -> Result<String, script::BadValue> {
         let (env, login) = match &self.secrets {
-            Secrets::Inline { values, password } => {
-                (script::EnvSource::Inline(values), script::Login::Password(password.expose()))
-            }
-            Secrets::HostFetch { ssm_path, region } => {
-                (script::EnvSource::HostFetch { ssm_path, region }, script::Login::HostFetch { region })
-            }
+            Secrets::Inline { values, password } => (
+                script::EnvSource::Inline(values),
+                password.as_ref().map_or(script::Login::None, |p| script::Login::Password(p.expose())),
+            ),
+            Secrets::HostFetch { ssm_path, region, ecr_region, .. } => (
+                script::EnvSource::HostFetch { ssm_path, region },
+                ecr_region.as_deref().map_or(script::Login::None, |region| script::Login::HostFetch { region }),
+            ),
         };
         script::release(&script::Release {
             service: &self.service,
@@ -138,13 +156,22 @@ impl Target {
     }
 
     fn scrub(&self, text: &str) -> String {
-        let Secrets::Inline { values, password } = &self.secrets else { return text.to_string() };
-        let mut secrets: Vec<&str> = values.values().map(String::as_str).collect();
-        secrets.push(password.expose());
+        let (values, password) = match &self.secrets {
+            Secrets::Inline { values, password } => (values, password.as_ref()),
+            Secrets::HostFetch { values, .. } => (values, None),
+        };
+        // Each value also as the env files spell it, which is what a failing
+        // compose would quote.
+        let mut secrets: Vec<String> = values
+            .values()
+            .flat_map(|v| [v.clone(), script::escape_v1(v), script::escape_v2(v)])
+            .chain(password.map(|p| p.expose().to_string()))
+            .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
         let mut out = text.to_string();
-        for s in secrets.into_iter().filter(|s| s.chars().count() >= crate::value::MIN_REDACTED_LEN) {
-            out = out.replace(s, "(sensitive value)");
+        for s in secrets.iter().filter(|s| s.chars().count() >= crate::value::MIN_REDACTED_LEN) {
+            out = out.replace(s.as_str(), "(sensitive value)");
         }
         out
     }

@@ -86,6 +86,21 @@ impl History {
         self.releases.iter().rev().find(|r| r.result == Outcome::Healthy && Some(r.tag.as_str()) != except)
     }
 
+    /// What `gantry rollback` goes back to: the newest healthy release from
+    /// before the live one was deployed (its newest healthy deploy; a
+    /// rollback to it does not count). So a second rollback goes further
+    /// back instead of returning to the release just left.
+    pub fn previous(&self) -> Option<&Release> {
+        let Some(live) = self.live() else { return self.last_healthy(None) };
+        let healthy_live = |r: &Release| r.tag == live && r.result == Outcome::Healthy;
+        let anchor = self
+            .releases
+            .iter()
+            .rposition(|r| healthy_live(r) && r.kind == Kind::Deploy)
+            .or_else(|| self.releases.iter().position(healthy_live))?;
+        self.releases[..anchor].iter().rev().find(|r| r.result == Outcome::Healthy && r.tag != live)
+    }
+
     /// Whether `tag` ever passed its health check here.
     pub fn was_healthy(&self, tag: &str) -> bool {
         self.releases.iter().any(|r| r.tag == tag && r.result == Outcome::Healthy)
@@ -126,6 +141,25 @@ mod tests {
         assert_eq!(h.last_healthy(h.live()).unwrap().tag, "a");
         assert!(h.was_healthy("a"));
         assert!(!h.was_healthy("c"));
+    }
+
+    #[test]
+    fn a_second_rollback_goes_further_back() {
+        let mut h = History {
+            releases: vec![
+                release("a", Outcome::Healthy, None),
+                release("b", Outcome::Healthy, None),
+                release("c", Outcome::Healthy, None),
+            ],
+        };
+        assert_eq!(h.previous().unwrap().tag, "b");
+        h.releases.push(Release { kind: Kind::Rollback, ..release("b", Outcome::Healthy, None) });
+        assert_eq!(h.previous().unwrap().tag, "a", "not back to c, the release just rolled away from");
+        h.releases.push(Release { kind: Kind::Rollback, ..release("a", Outcome::Healthy, None) });
+        assert!(h.previous().is_none(), "nothing is older than a");
+        // A fresh deploy of an old tag counts from its new place.
+        h.releases.push(release("a", Outcome::Healthy, None));
+        assert_eq!(h.previous().unwrap().tag, "b", "what was live before a, skipping a itself");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub enum Login<'a> {
     Password(&'a str),
     /// The host asks ECR itself (`aws ecr get-login-password`).
     HostFetch { region: &'a str },
+    /// No login: a registry that is not ECR gets no ECR credentials.
+    None,
 }
 
 /// What to start on a host.
@@ -58,61 +60,108 @@ pub struct BadValue {
 pub fn release(r: &Release) -> Result<String, BadValue> {
     let mut s = String::new();
     s.push_str("set -eu\numask 077\n");
+    // A signal or a lost connection (a write to a closed pipe then fails
+    // and `set -e` stops the script) ends the script through its EXIT trap,
+    // which removes the secrets.
+    s.push_str("trap 'exit 1' HUP INT TERM\ntrap '' PIPE\n");
     s.push_str(&format!("dir={}\n", dir_expr(r.remote_dir)));
     s.push_str("mkdir -p \"$dir\"\n");
-    // Everything secret lives in this folder, removed however the script ends.
-    s.push_str("work=$(mktemp -d)\ntrap 'rm -rf \"$work\"' EXIT\n");
-    s.push_str("export DOCKER_CONFIG=\"$work/docker\"\nmkdir -p \"$DOCKER_CONFIG\"\n");
+    // Compose's flavour, probed before DOCKER_CONFIG moves (a per-user
+    // compose plugin lives under the user's docker config).
+    s.push_str(COMPOSE_FN);
+    // Everything secret lives in this folder (in memory where /dev/shm is),
+    // removed as soon as compose has started the release, and by the EXIT
+    // trap however the script ends before that.
+    s.push_str(
+        "base=${TMPDIR:-/tmp}\nif [ -d /dev/shm ] && [ -w /dev/shm ]; then base=/dev/shm; fi\n\
+         work=$(mktemp -d \"$base/gantry.XXXXXXXX\")\ntrap 'rm -rf \"$work\"' EXIT\n\
+         plugins=\"${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins\"\n\
+         export DOCKER_CONFIG=\"$work/docker\"\nmkdir -p \"$DOCKER_CONFIG\"\n\
+         if [ -d \"$plugins\" ]; then ln -s \"$plugins\" \"$DOCKER_CONFIG/cli-plugins\"; fi\n",
+    );
     s.push_str(&heredoc("cat > \"$dir/docker-compose.yml\"", r.compose));
     match &r.env {
         EnvSource::Inline(values) => {
-            let mut file = String::new();
+            let (mut v1, mut v2) = (String::new(), String::new());
             for (key, value) in *values {
-                file.push_str(&env_line(key, value)?);
+                check_value(key, value)?;
+                v1.push_str(&format!("{key}='{}'\n", escape_v1(value)));
+                v2.push_str(&format!("{key}='{}'\n", escape_v2(value)));
             }
-            s.push_str(&heredoc("cat > \"$work/app.env\"", &file));
+            s.push_str(&heredoc("cat > \"$work/app.env.v1\"", &v1));
+            s.push_str(&heredoc("cat > \"$work/app.env.v2\"", &v2));
         }
         EnvSource::HostFetch { ssm_path, region } => {
-            // name<TAB>value per line; the key is the name's last segment.
+            // To a file first, so that a failed call stops the script (in a
+            // pipeline its status would be lost); then name<TAB>value lines
+            // become env lines, the key being the name's last segment.
             s.push_str(&format!(
-                "aws ssm get-parameters-by-path --region {} --path {} --with-decryption \\\n  --query 'Parameters[].[Name,Value]' --output text |\n  while IFS=\"$(printf '\\t')\" read -r name value; do\n    esc=$(printf '%s' \"$value\" | sed \"s/\\\\\\\\/\\\\\\\\\\\\\\\\/g; s/'/\\\\\\\\'/g\")\n    printf \"%s='%s'\\n\" \"${{name##*/}}\" \"$esc\"\n  done > \"$work/app.env\"\n",
+                "aws ssm get-parameters-by-path --region {} --path {} --with-decryption \\\n  \
+                 --query 'Parameters[].[Name,Value]' --output text > \"$work/params\"\n",
                 quote(region),
                 quote(ssm_path)
             ));
+            s.push_str(HOST_ENV_FILES);
         }
     }
-    s.push_str("echo 'gantry: logging in to the registry'\n");
+    s.push_str("GANTRY_ENV_FILE=\"$work/app.env.$flavour\"\n");
     match &r.login {
-        Login::Password(password) => s.push_str(&heredoc(
-            &format!("docker login --username AWS --password-stdin {} >/dev/null", quote(r.registry)),
-            password,
-        )),
-        Login::HostFetch { region } => s.push_str(&format!(
-            "aws ecr get-login-password --region {} | docker login --username AWS --password-stdin {} >/dev/null\n",
-            quote(region),
-            quote(r.registry)
-        )),
+        Login::Password(password) => {
+            s.push_str("echo 'gantry: logging in to the registry'\n");
+            s.push_str(&heredoc(
+                &format!("docker login --username AWS --password-stdin {} >/dev/null", quote(r.registry)),
+                password,
+            ))
+        }
+        Login::HostFetch { region } => {
+            s.push_str("echo 'gantry: logging in to the registry'\n");
+            s.push_str(&format!(
+                "aws ecr get-login-password --region {} | docker login --username AWS --password-stdin {} >/dev/null\n",
+                quote(region),
+                quote(r.registry)
+            ))
+        }
+        Login::None => {}
     }
     s.push_str(&format!(
-        "export GANTRY_ENV_FILE=\"$work/app.env\" IMAGE_REPOSITORY={} IMAGE_TAG={}\n",
+        "export GANTRY_ENV_FILE IMAGE_REPOSITORY={} IMAGE_TAG={}\n",
         quote(r.repository),
         quote(r.tag)
     ));
-    s.push_str(COMPOSE_FN);
     s.push_str("cd \"$dir\"\n");
     let project = quote(r.service);
-    s.push_str(&format!("echo \"gantry: pulling {}:{} with $(compose_name)\"\n", r.repository, r.tag));
+    let image = quote(&format!("gantry: pulling {}:{} with ", r.repository, r.tag));
+    s.push_str(&format!("echo {image}\"$compose_name\"\n"));
     s.push_str(&format!("compose -p {project} -f docker-compose.yml pull\n"));
     s.push_str("echo 'gantry: starting'\n");
     s.push_str(&format!("compose -p {project} -f docker-compose.yml up -d --remove-orphans\n"));
+    // Compose has read the environment into the container: the file goes now.
+    s.push_str("rm -rf \"$work\"\necho 'gantry: started'\n");
     Ok(s)
 }
+
+// The env files of the `ssm` transport, written on the host from
+// `$work/params` (name<TAB>value lines) in both compose flavours.
+const HOST_ENV_FILES: &str = r#"tab=$(printf '\t')
+: > "$work/app.env.v1"
+: > "$work/app.env.v2"
+while IFS="$tab" read -r name value; do
+  key=${name##*/}
+  v1=$(printf '%s' "$value" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g")
+  v2=$(printf '%s' "$value" | sed -e "s/'/\\\\'/g")
+  printf "%s='%s'\n" "$key" "$v1" >> "$work/app.env.v1"
+  printf "%s='%s'\n" "$key" "$v2" >> "$work/app.env.v2"
+done < "$work/params"
+"#;
 
 /// The script that fetches `url` on the host up to `attempts` times.
 pub fn health(url: &str, attempts: u32, interval_secs: f64, timeout_secs: u32) -> String {
     let url = quote(url);
     format!(
-        "i=0\n\
+        "if ! command -v curl >/dev/null 2>&1 && ! command -v wget >/dev/null 2>&1; then\n\
+         \x20 echo 'gantry: the host has neither curl nor wget to check health with'; exit 2\n\
+         fi\n\
+         i=0\n\
          while :; do\n\
          \x20 i=$((i + 1))\n\
          \x20 if command -v curl >/dev/null 2>&1; then\n\
@@ -128,10 +177,11 @@ pub fn health(url: &str, attempts: u32, interval_secs: f64, timeout_secs: u32) -
 }
 
 // `docker compose` (v2, a docker plugin) when the host has it, else the
-// standalone `docker-compose` (v1).
+// standalone `docker-compose` (v1). The two read env files differently
+// (see `escape_v1` and `escape_v2`), so the flavour also picks the file.
 const COMPOSE_FN: &str = "if docker compose version >/dev/null 2>&1; then\n\
-  compose() { docker compose \"$@\"; }\n  compose_name() { echo 'docker compose'; }\n\
-else\n  compose() { docker-compose \"$@\"; }\n  compose_name() { echo 'docker-compose'; }\nfi\n";
+  flavour=v2\n  compose_name='docker compose'\n  compose() { docker compose \"$@\"; }\n\
+else\n  flavour=v1\n  compose_name='docker-compose'\n  compose() { docker-compose \"$@\"; }\nfi\n";
 
 /// `$HOME/...` for a relative folder, the folder itself when absolute.
 fn dir_expr(dir: &str) -> String {
@@ -153,20 +203,37 @@ fn heredoc(command: &str, body: &str) -> String {
     format!("{command} <<'{delim}'\n{body}{newline}{delim}\n")
 }
 
-/// One line of the env file compose reads: `KEY='value'`, with `\` and `'`
-/// escaped as compose's dotenv parser reads single-quoted values.
-fn env_line(key: &str, value: &str) -> Result<String, BadValue> {
-    if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || key.is_empty() {
-        return Err(BadValue { key: key.to_string(), reason: "the name is not a valid variable name" });
+/// Refuses what no env file can carry, naming the key (never the value).
+/// Called for every transport before any host is touched.
+pub fn check_value(key: &str, value: &str) -> Result<(), BadValue> {
+    let bad = |reason| Err(BadValue { key: key.to_string(), reason });
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return bad("the name is not a valid variable name");
     }
     if value.contains('\n') || value.contains('\r') {
-        return Err(BadValue { key: key.to_string(), reason: "it spans several lines" });
+        return bad("it spans several lines");
     }
     if value.contains('\0') {
-        return Err(BadValue { key: key.to_string(), reason: "it contains a NUL byte" });
+        return bad("it contains a NUL byte");
     }
-    let escaped = value.replace('\\', "\\\\").replace('\'', "\\'");
-    Ok(format!("{key}='{escaped}'\n"))
+    // compose v2 reads `\'` in a single-quoted value as a quote, so these
+    // two have no spelling there.
+    if value.ends_with('\\') || value.contains("\\'") {
+        return bad("it ends with a backslash or holds a backslash before a quote");
+    }
+    Ok(())
+}
+
+/// compose v1 (python-dotenv): in single quotes, `\\` is a backslash and
+/// `\'` a quote.
+pub(crate) fn escape_v1(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// compose v2 (compose-go's dotenv): in single quotes, `\'` is a quote and a
+/// backslash is itself.
+pub(crate) fn escape_v2(value: &str) -> String {
+    value.replace('\'', "\\'")
 }
 
 /// A shell word holding `s` exactly.
@@ -204,7 +271,8 @@ mod tests {
                 assert!(line.starts_with("SESSION_SECRET='"), "the secret is an env-file line: {line}");
             }
         }
-        assert!(script.contains("SESSION_SECRET='s3cr$t \\'quoted\\' \\\\ value'\n"));
+        assert!(script.contains("SESSION_SECRET='s3cr$t \\'quoted\\' \\\\ value'\n"), "v1 spelling");
+        assert!(script.contains("SESSION_SECRET='s3cr$t \\'quoted\\' \\ value'\n"), "v2 spelling");
         assert!(script.contains("--password-stdin 127.0.0.1:5000 >/dev/null <<'GANTRY_"));
     }
 
@@ -259,11 +327,31 @@ mod tests {
     }
 
     #[test]
-    fn multi_line_values_are_refused_by_name() {
-        let env = BTreeMap::from([("CERT".to_string(), "a\nb".to_string())]);
-        let err = release(&sample(&env)).unwrap_err();
-        assert_eq!(err.key, "CERT");
-        assert!(!err.to_string().contains("a\nb"));
+    fn values_without_a_spelling_are_refused_by_name() {
+        for bad in ["a\nb", "ends in \\", "quote \\' in", "nul \0"] {
+            let env = BTreeMap::from([("CERT".to_string(), bad.to_string())]);
+            let err = release(&sample(&env)).unwrap_err();
+            assert_eq!(err.key, "CERT");
+            assert!(!err.to_string().contains(bad));
+        }
+        assert!(check_value("OK", "back\\slash and 'quotes'").is_ok());
+        assert!(check_value("NOT-A-NAME", "x").is_err());
+    }
+
+    #[test]
+    fn host_fetched_values_are_spelled_for_both_flavours() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("params"), "/app/prod/A\ta'b\\c\n/app/prod/PORT\t80\n").unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("set -eu\nwork={}\n{HOST_ENV_FILES}", dir.path().display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v1 = std::fs::read_to_string(dir.path().join("app.env.v1")).unwrap();
+        let v2 = std::fs::read_to_string(dir.path().join("app.env.v2")).unwrap();
+        assert_eq!(v1, format!("A='{}'\nPORT='80'\n", escape_v1("a'b\\c")));
+        assert_eq!(v2, format!("A='{}'\nPORT='80'\n", escape_v2("a'b\\c")));
     }
 
     #[test]

@@ -40,6 +40,8 @@ impl SshTransport {
             "-o".to_string(),
             "GlobalKnownHostsFile=/dev/null".to_string(),
             "-o".to_string(),
+            "VerifyHostKeyDNS=no".to_string(),
+            "-o".to_string(),
             format!("ConnectTimeout={}", o.connect_timeout),
         ];
         if let Some(key) = &o.identity_file {
@@ -86,7 +88,7 @@ fn ssh_failure(stderr: &str) -> String {
     if text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || text.contains("Host key verification failed") {
         format!("ssh refused the host key ({text}). Check the known_hosts file named in gantry.hcl.")
     } else {
-        format!("ssh could not connect: {text}")
+        format!("ssh failed with status 255 (it could not connect, or the remote command ended with 255): {text}")
     }
 }
 
@@ -109,6 +111,7 @@ mod tests {
         assert!(args.contains("-o StrictHostKeyChecking=yes"));
         assert!(args.contains("-o UserKnownHostsFile=/deploy/known_hosts"));
         assert!(args.contains("-o GlobalKnownHostsFile=/dev/null"));
+        assert!(args.contains("-o VerifyHostKeyDNS=no"));
         assert!(args.contains("-o BatchMode=yes"));
         assert!(args.ends_with("-p 2222 -l ec2-user -- 10.0.0.5 sh -s"), "{args}");
     }
