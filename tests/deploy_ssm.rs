@@ -139,6 +139,15 @@ fn ssm_deploy_sends_run_shell_script_without_secrets() {
     let stack = setup(&g);
     assert!(commands_for(&stack.instance).is_empty(), "no command before the deploy");
 
+    // A tag ECR does not hold stops the deploy before any command is sent.
+    // (One test, not two: moto mixes up the instance lists of concurrent
+    // SendCommands.)
+    let out = g.cmd(["deploy", "-s", "s", "-e", "test", "--tag", "v2"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(":v2 does not exist") && err.contains("no host was touched"), "{err}");
+    assert!(commands_for(&stack.instance).is_empty(), "no command was sent for a missing tag");
+
     let out = g.cmd(["deploy", "-s", "s", "-e", "test", "--tag", "v1"]).output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "deploy failed:\n{stdout}\n{stderr}");
