@@ -53,14 +53,15 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
             return Exit::Failed;
         }
     };
-    let json = render::json::render(&planned.plan);
+    // The JSON form is as large as the plan: built only when printed or saved.
+    let mut json = (args.json || args.out.is_some()).then(|| render::json::render(&planned.plan));
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         if let Err(e) = append(std::path::Path::new(&summary), &render::markdown::render(&planned.plan)) {
             ui.error(Diagnostic::warning(format!("Cannot append the plan to GITHUB_STEP_SUMMARY: {e}")));
         }
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+    if let Some(json) = json.as_ref().filter(|_| args.json) {
+        println!("{}", serde_json::to_string_pretty(json).unwrap_or_default());
     } else if args.markdown {
         print!("{}", render::markdown::render(&planned.plan));
     } else {
@@ -76,6 +77,7 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
             state: prior.as_ref(),
             options: &options,
         };
+        let json = json.take().unwrap_or_else(|| render::json::render(&planned.plan));
         let saved = SavedPlan::new(&saved_inputs, &planned.plan, json, text);
         if let Err(e) = saved.write(out) {
             ui.error(Diagnostic::error(e.to_string()));
