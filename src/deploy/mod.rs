@@ -73,13 +73,18 @@ impl Target {
         for (i, host) in hosts.iter().enumerate() {
             let fail = |step, detail| HostFailure { host: host.clone(), step, detail, touched: i + 1 };
             let label = format!("{host} ({})", self.transport.name());
+            // The script's own progress lines, as they come.
+            let lines = |line: &str| progress.detail(&format!("{host}: {}", self.scrub(line)));
             progress.step(&format!(
                 "{label}: registry login, env file, compose pull, up -d ({})",
                 self.repo.reference(tag)
             ));
             let script = self.release_script(tag).map_err(|e| fail("release", e.to_string()))?;
-            let out =
-                self.transport.run(host, &script).await.map_err(|e| fail("release", self.scrub(&e.to_string())))?;
+            let out = self
+                .transport
+                .run(host, &script, &lines)
+                .await
+                .map_err(|e| fail("release", self.scrub(&e.to_string())))?;
             if !out.success() {
                 return Err(fail("release", self.describe_failure(&out)));
             }
@@ -92,8 +97,11 @@ impl Target {
             ));
             let started = Instant::now();
             let check = script::health(&h.url, h.attempts, h.interval.as_secs_f64(), h.timeout.as_secs().max(1) as u32);
-            let out =
-                self.transport.run(host, &check).await.map_err(|e| fail("health check", self.scrub(&e.to_string())))?;
+            let out = self
+                .transport
+                .run(host, &check, &lines)
+                .await
+                .map_err(|e| fail("health check", self.scrub(&e.to_string())))?;
             if !out.success() {
                 return Err(fail("health check", self.describe_failure(&out)));
             }
@@ -201,6 +209,15 @@ impl Progress {
             eprintln!("{} {text}", "  ✓".green().bold());
         } else {
             eprintln!("  ok: {text}");
+        }
+    }
+
+    /// A line of a host script's own progress, under the step.
+    pub fn detail(&self, text: &str) {
+        if self.color {
+            eprintln!("    {}", text.dimmed());
+        } else {
+            eprintln!("    {text}");
         }
     }
 

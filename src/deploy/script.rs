@@ -171,6 +171,7 @@ pub fn health(url: &str, attempts: u32, interval_secs: f64, timeout_secs: u32) -
          \x20 fi\n\
          \x20 if [ \"$ok\" = 1 ]; then echo \"gantry: healthy after $i attempt(s)\"; exit 0; fi\n\
          \x20 if [ \"$i\" -ge {attempts} ]; then echo \"gantry: not healthy after $i attempt(s)\"; exit 1; fi\n\
+         \x20 echo \"gantry: attempt $i of {attempts}: not healthy yet\"\n\
          \x20 sleep {interval_secs}\n\
          done\n"
     )

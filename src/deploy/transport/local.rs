@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{RunOutput, Transport, TransportError};
+use super::{LineSink, RunOutput, Transport, TransportError};
 
 pub struct LocalTransport;
 
@@ -16,9 +16,9 @@ impl Transport for LocalTransport {
         true
     }
 
-    async fn run(&self, _host: &str, script: &str) -> Result<RunOutput, TransportError> {
+    async fn run(&self, _host: &str, script: &str, progress: &LineSink<'_>) -> Result<RunOutput, TransportError> {
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-s");
-        super::run_with_stdin(cmd, "sh", script).await
+        super::run_with_stdin(cmd, "sh", script, progress).await
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 
-use super::{RunOutput, Transport, TransportError};
+use super::{LineSink, RunOutput, Transport, TransportError};
 
 #[derive(Debug, Clone)]
 pub struct SshOptions {
@@ -69,10 +69,10 @@ impl Transport for SshTransport {
         true
     }
 
-    async fn run(&self, host: &str, script: &str) -> Result<RunOutput, TransportError> {
+    async fn run(&self, host: &str, script: &str, progress: &LineSink<'_>) -> Result<RunOutput, TransportError> {
         let mut cmd = tokio::process::Command::new("ssh");
         cmd.args(self.args(host));
-        let out = super::run_with_stdin(cmd, "ssh", script).await?;
+        let out = super::run_with_stdin(cmd, "ssh", script, progress).await?;
         // ssh itself exits 255 when it cannot connect or the host key is
         // wrong; the script never ran.
         if out.status == Some(255) {

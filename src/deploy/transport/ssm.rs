@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use aws_sdk_ssm::types::CommandInvocationStatus;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{RunOutput, Transport, TransportError};
+use super::{LineSink, RunOutput, Transport, TransportError};
 use crate::aws::{classify, AwsCtx, ClassifyExt, ProviderError};
 
 /// The SSM document that runs a shell script on Linux.
@@ -66,8 +66,11 @@ impl Transport for SsmTransport {
         false
     }
 
-    async fn run(&self, host: &str, script: &str) -> Result<RunOutput, TransportError> {
-        run_command(&SdkCommands { aws: &self.aws }, host, script, &self.options).await
+    async fn run(&self, host: &str, script: &str, progress: &LineSink<'_>) -> Result<RunOutput, TransportError> {
+        // Run Command reports output only once the command has ended.
+        let out = run_command(&SdkCommands { aws: &self.aws }, host, script, &self.options).await?;
+        super::replay_progress(&out.stdout, progress);
+        Ok(out)
     }
 }
 
