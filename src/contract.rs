@@ -66,7 +66,7 @@ pub struct ContractKey {
 }
 
 impl ContractKey {
-    fn matches(&self, key: &str) -> bool {
+    pub fn matches(&self, key: &str) -> bool {
         match self.pattern.strip_suffix('*') {
             Some(prefix) => key.starts_with(prefix),
             None => key == self.pattern,

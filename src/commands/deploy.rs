@@ -250,7 +250,7 @@ impl Session {
 
     /// The contract checked against the SSM parameters; the values when they
     /// pass. Any problem stops the deploy here, before a host is touched.
-    async fn environment(&self) -> Result<(String, BTreeMap<String, String>), Stop> {
+    async fn environment(&self) -> Result<(String, BTreeMap<String, String>, Vec<String>), Stop> {
         let path = self.string(&self.settings.ssm_path, "ssm_path")?;
         let params = super::exec::read_path(&self.aws, &path).await?;
         let mut problems = contract::check(&self.contract, &params);
@@ -272,7 +272,12 @@ impl Session {
         let checked =
             if self.contract.is_empty() { "no contract".to_string() } else { format!("{} keys", params.len()) };
         self.progress.ok(&format!("contract: {checked} under {path} (values not shown)"));
-        Ok((path, params.into_iter().map(|(k, s)| (k, s.value)).collect()))
+        let secrets = params
+            .iter()
+            .filter(|(key, setting)| setting.encrypted || self.contract.iter().any(|c| c.secret && c.matches(key)))
+            .map(|(_, setting)| setting.value.clone())
+            .collect();
+        Ok((path, params.into_iter().map(|(k, s)| (k, s.value)).collect(), secrets))
     }
 
     /// Everything the hosts need for `tag`, the contract checked.
@@ -284,18 +289,13 @@ impl Session {
         let compose = std::fs::read_to_string(&compose_path)
             .map_err(|e| stop(format!("Cannot read the compose file {}: {e}", compose_path.display()), ""))?;
         let health = self.required(&self.settings.health, "health check")?.clone();
-        let (ssm_path, values) = self.environment().await?;
+        let (ssm_path, values, secret_values) = self.environment().await?;
         let login = repo.takes_ecr_password();
         let secrets = if transport.carries_secrets() {
             Secrets::Inline { values, password: login.then_some(password) }
         } else {
             let ecr_region = repo.ecr.as_ref().map_or_else(|| self.aws.region.clone(), |r| r.region.clone());
-            Secrets::HostFetch {
-                ssm_path,
-                region: self.aws.region.clone(),
-                ecr_region: login.then_some(ecr_region),
-                values,
-            }
+            Secrets::HostFetch { ssm_path, region: self.aws.region.clone(), ecr_region: login.then_some(ecr_region) }
         };
         Ok(Target {
             remote_dir: self.settings.remote_dir.clone().unwrap_or_else(|| format!(".gantry/{service}")),
@@ -306,6 +306,7 @@ impl Session {
             repo,
             health,
             secrets,
+            secret_values,
         })
     }
 

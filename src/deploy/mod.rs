@@ -27,9 +27,8 @@ pub enum Secrets {
     /// password: the registry is not ECR and gets no login.
     Inline { values: BTreeMap<String, String>, password: Option<Password> },
     /// Read by the host itself (ssm), with ECR's password from `ecr_region`
-    /// (none: no login). `values` are gantry's own reading, kept only to
-    /// scrub them from whatever the host prints.
-    HostFetch { ssm_path: String, region: String, ecr_region: Option<String>, values: BTreeMap<String, String> },
+    /// (none: no login).
+    HostFetch { ssm_path: String, region: String, ecr_region: Option<String> },
 }
 
 /// Everything needed to put a tag on the hosts.
@@ -42,6 +41,9 @@ pub struct Target {
     pub repo: Repository,
     pub health: HealthSettings,
     pub secrets: Secrets,
+    /// The values that are secrets (SecureString parameters, contract keys
+    /// marked secret), scrubbed from whatever a host prints.
+    pub secret_values: Vec<String>,
 }
 
 /// A host that did not take a release.
@@ -164,14 +166,15 @@ impl Target {
     }
 
     fn scrub(&self, text: &str) -> String {
-        let (values, password) = match &self.secrets {
-            Secrets::Inline { values, password } => (values, password.as_ref()),
-            Secrets::HostFetch { values, .. } => (values, None),
+        let password = match &self.secrets {
+            Secrets::Inline { password, .. } => password.as_ref(),
+            Secrets::HostFetch { .. } => None,
         };
         // Each value also as the env files spell it, which is what a failing
         // compose would quote.
-        let mut secrets: Vec<String> = values
-            .values()
+        let mut secrets: Vec<String> = self
+            .secret_values
+            .iter()
             .flat_map(|v| [v.clone(), script::escape_v1(v), script::escape_v2(v)])
             .chain(password.map(|p| p.expose().to_string()))
             .collect();
