@@ -12,6 +12,7 @@ mod deploy_ssm;
 mod exec;
 mod frontend;
 mod lifecycle;
+mod prompt;
 mod reference_stack;
 mod remote_state;
 mod secrets;

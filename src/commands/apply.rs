@@ -92,7 +92,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     };
     let backend = backend_with(global, &loaded.stack.name, &env_settings).await;
     // The lock is held from before the plan until the state is final.
-    let _lock = match backend.lock(verb).await {
+    let lock = match backend.lock(verb).await {
         Ok(lock) => lock,
         Err(e) => {
             ui.error(Diagnostic::error(format!("Cannot {verb}: {e}")));
@@ -145,12 +145,24 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     if !has_work {
         return Exit::Ok;
     }
-    if !approved
-        && planned.plan.has_changes()
-        && !confirm(&loaded.stack.name, &global.env, options.destroy, env_settings.protect)
-    {
-        eprintln!("\n{verb} cancelled: nothing was changed.");
-        return Exit::Failed;
+    if !approved && planned.plan.has_changes() {
+        let (stack, env, destroy, protect) =
+            (loaded.stack.name.clone(), global.env.clone(), options.destroy, env_settings.protect);
+        let answer = tokio::task::spawn_blocking(move || confirm(&stack, &env, destroy, protect));
+        let yes = tokio::select! {
+            answer = answer => answer.unwrap_or(false),
+            Ok(()) = tokio::signal::ctrl_c() => {
+                // The prompt's thread stays blocked on the terminal, so the
+                // process ends here, after giving the lock back.
+                drop(lock);
+                eprintln!("\n{verb} cancelled: nothing was changed.");
+                std::process::exit(130);
+            }
+        };
+        if !yes {
+            eprintln!("\n{verb} cancelled: nothing was changed.");
+            return Exit::Failed;
+        }
     }
 
     let (cancel_tx, cancel_rx) = watch::channel(false);
