@@ -187,6 +187,10 @@ pub(crate) async fn run_command(
         .send(host, &command_text(script), execution_timeout_secs(options.timeout))
         .await
         .map_err(|e| host_error(send_failure(&e)))?;
+    // From here on, a run that stops waiting (Ctrl-C drops it, or polling
+    // fails) cancels the command, so it cannot go on beside the rollback or
+    // the next deploy.
+    let mut guard = CancelOnDrop { api, command_id: command_id.clone(), host: host.to_string(), armed: true };
     let mut last_status = String::from("not visible yet");
     loop {
         tokio::time::sleep(options.poll_interval).await;
@@ -194,6 +198,7 @@ pub(crate) async fn run_command(
             Ok(None) => {}
             Ok(Some(invocation)) => {
                 if let Some(done) = finished(&invocation) {
+                    guard.armed = false;
                     return done.map_err(|message| host_error(format!("{message} (command {command_id})")));
                 }
                 last_status = invocation.status.as_str().to_string();
@@ -201,9 +206,10 @@ pub(crate) async fn run_command(
             // Throttling, 5xx, no answer: the SDK has retried already; the
             // command is still running, so keep polling until the timeout.
             Err(e) if e.is_retryable() => last_status = format!("unknown ({e})"),
-            Err(e) => return Err(host_error(format!("{e} (command {command_id})"))),
+            Err(e) => return Err(host_error(format!("{e} (command {command_id}; cancelled)"))),
         }
         if started.elapsed() >= options.timeout {
+            guard.armed = false;
             let cancelled = match api.cancel(&command_id, host).await {
                 Ok(()) => "cancelled it".to_string(),
                 Err(e) => format!("cancelling it failed: {e}"),
@@ -212,6 +218,37 @@ pub(crate) async fn run_command(
                 "the command did not end within {} (command {command_id}, last status {last_status}); {cancelled}",
                 human_duration(options.timeout)
             )));
+        }
+    }
+}
+
+/// Cancels a command whose run ended before the command did. `drop` cannot
+/// be async: on the binary's multi-thread runtime the call blocks this
+/// worker (block_in_place) for at most 10 s; elsewhere it cannot run.
+struct CancelOnDrop<'a> {
+    api: &'a dyn CommandApi,
+    command_id: String,
+    host: String,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return;
+        }
+        let cancel = self.api.cancel(&self.command_id, &self.host);
+        let result =
+            tokio::task::block_in_place(|| handle.block_on(tokio::time::timeout(Duration::from_secs(10), cancel)));
+        if !matches!(result, Ok(Ok(()))) {
+            eprintln!(
+                "warning: could not cancel SSM command {} on {}; it may still be running (aws ssm cancel-command --command-id {})",
+                self.command_id, self.host, self.command_id
+            );
         }
     }
 }
@@ -426,8 +463,29 @@ mod tests {
 
         let fake = Fake::new(vec![Err(api_error("InvalidCommandId", false)), inv(S::Success, "Success", 0)]);
         let err = run(&fake, &options()).await.unwrap_err();
-        assert_eq!(err.to_string(), "i-0abc: ssm:GetCommandInvocation: InvalidCommandId: m (command cmd-1)");
+        assert_eq!(err.to_string(), "i-0abc: ssm:GetCommandInvocation: InvalidCommandId: m (command cmd-1; cancelled)");
         assert_eq!(fake.polls(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_that_stops_waiting_cancels_its_command() {
+        // Polling fails for good: the command is cancelled, not left to run
+        // beside the rollback.
+        let fake = Fake::new(vec![Err(api_error("AccessDeniedException", false))]);
+        run(&fake, &options()).await.unwrap_err();
+        assert_eq!(*fake.cancels.lock().unwrap(), ["cmd-1"]);
+
+        // Dropped while the command runs (Ctrl-C).
+        let fake = Fake::new(vec![inv(S::InProgress, "InProgress", -1)]);
+        let opts = options();
+        let waiting = run(&fake, &opts);
+        assert!(tokio::time::timeout(Duration::from_millis(50), waiting).await.is_err());
+        assert_eq!(*fake.cancels.lock().unwrap(), ["cmd-1"]);
+
+        // A finished command is not cancelled.
+        let fake = Fake::new(vec![inv(S::Success, "Success", 0)]);
+        run(&fake, &options()).await.unwrap();
+        assert!(fake.cancels.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
