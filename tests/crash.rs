@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::support::{aws, block_on, slow_apply_args, Gantry, SLOW_N, SLOW_STACK};
+use crate::support::{aws, block_on, slow_apply_args, Aws, Gantry, Moto, SLOW_N, SLOW_STACK};
 
 /// Resources recorded in the state file, read the way a second process would.
 fn recorded(state: &Path) -> Option<usize> {
@@ -34,6 +34,11 @@ fn wait_for_progress(child: &mut Child, state: &Path, n: usize) {
 
 /// Names of the parameters under the test's prefix that exist in AWS.
 fn live_parameters(prefix: &str) -> Vec<String> {
+    live_parameters_in(&aws(), prefix)
+}
+
+/// The same, in the emulator `aws` talks to.
+fn live_parameters_in(aws: &Aws, prefix: &str) -> Vec<String> {
     use aws_sdk_ssm::types::ParameterStringFilter;
     let mut names = Vec::new();
     let mut token = None;
@@ -45,7 +50,7 @@ fn live_parameters(prefix: &str) -> Vec<String> {
             .build()
             .unwrap();
         let page =
-            block_on(aws().ssm.describe_parameters().parameter_filters(filter).set_next_token(token).send()).unwrap();
+            block_on(aws.ssm.describe_parameters().parameter_filters(filter).set_next_token(token).send()).unwrap();
         names.extend(page.parameters().iter().filter_map(|p| p.name().map(str::to_string)));
         token = page.next_token().map(str::to_string);
         if token.is_none() {
@@ -57,6 +62,12 @@ fn live_parameters(prefix: &str) -> Vec<String> {
 }
 
 fn converge_and_check(g: &Gantry) {
+    converge_and_check_in(g, &aws());
+}
+
+/// The same, for a Gantry on its own emulator, which `aws` talks to.
+fn converge_and_check_in(g: &Gantry, aws: &Aws) {
+    let live_parameters = |prefix: &str| live_parameters_in(aws, prefix);
     g.cmd(slow_apply_args(g)).assert().success();
     let state = g.state_dir().join("s/default.json");
     assert_eq!(recorded(&state), Some(SLOW_N), "every parameter is in state once");
@@ -119,6 +130,44 @@ fn ctrl_c_finishes_in_flight_work_saves_and_exits_nonzero() {
     assert_eq!(live_parameters(g.prefix()).len(), k);
     assert!(!g.state_dir().join("s/default.json.lock").exists(), "lock released");
     converge_and_check(&g);
+}
+
+#[test]
+fn a_second_ctrl_c_aborts_at_once_and_still_releases_the_lock() {
+    // An emulator of its own, to freeze: the operation in flight then hangs
+    // until the second Ctrl-C, as a slow AWS call would.
+    let moto = Moto::start();
+    let g = Gantry::with_moto(&moto);
+    g.write("s/main.tf", SLOW_STACK);
+    let state = g.state_dir().join("s/default.json");
+    let mut child = g.spawn(slow_apply_args(&g));
+    wait_for_progress(&mut child, &state, 3);
+    let signal = |pid: u32, sig| {
+        // SAFETY: signalling processes this test started, by their PIDs.
+        unsafe {
+            libc::kill(pid as libc::pid_t, sig);
+        }
+    };
+    signal(moto.pid(), libc::SIGSTOP);
+    std::thread::sleep(Duration::from_millis(300));
+    signal(child.id(), libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    let still_running = child.try_wait().unwrap().is_none();
+    signal(child.id(), libc::SIGINT);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the second Ctrl-C did not end the apply");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(moto.pid(), libc::SIGCONT);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(still_running, "the first Ctrl-C waits for the operation in flight: {stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Second interrupt"), "{stderr}");
+    assert!(!g.state_dir().join("s/default.json.lock").exists(), "lock released");
+    // Whatever was in flight is adopted or created by the next run.
+    converge_and_check_in(&g, &Aws::for_moto(&moto));
 }
 
 #[test]

@@ -166,13 +166,14 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     }
 
     let (cancel_tx, cancel_rx) = watch::channel(false);
+    let (abort_tx, abort_rx) = tokio::sync::oneshot::channel::<()>();
     let interrupt = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\nInterrupt received: finishing operations in flight and saving state. Press Ctrl-C again to abort at once.");
             let _ = cancel_tx.send(true);
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("Second interrupt: aborting. State is saved after every operation; the next plan adopts anything left half-done.");
-                std::process::exit(130);
+                let _ = abort_tx.send(());
             }
         }
     });
@@ -195,7 +196,16 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         Event::Failed { addr, action, error } => eprintln!("{addr}: {} failed: {error}", progressive(action)),
         Event::Interrupted { in_flight } => eprintln!("Stopping: waiting for {in_flight} operation(s) in flight."),
     };
-    let result = run_apply(inputs, planned, cancel_rx, &mut print_event).await;
+    let result = tokio::select! {
+        result = run_apply(inputs, planned, cancel_rx, &mut print_event) => result,
+        Ok(()) = abort_rx => {
+            // The operations in flight are dropped where they are (each
+            // create was journaled and tagged first, so the next plan adopts
+            // what they made); the lock is given back, then the run ends.
+            drop(lock);
+            std::process::exit(130);
+        }
+    };
     interrupt.abort();
     let report = match result {
         Ok(r) => r,
