@@ -122,6 +122,18 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// A successful answer that lacks what the call exists to return (a
+    /// create that names nothing created).
+    pub fn empty_response(call: &'static str, what: &str) -> ProviderError {
+        ProviderError::Api {
+            call,
+            code: "EmptyResponse".into(),
+            message: format!("the answer held no {what}"),
+            request_id: None,
+            retryable: false,
+        }
+    }
+
     /// Worth another try after a pause: throttling, 5xx, eventual consistency.
     pub fn is_retryable(&self) -> bool {
         match self {

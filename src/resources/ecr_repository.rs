@@ -123,13 +123,7 @@ impl ResourceType for EcrRepository {
         }
         aws.count_call();
         let out = request.send().await.classify(CALL)?;
-        let repo = out.repository().ok_or_else(|| ProviderError::Api {
-            call: CALL,
-            code: "EmptyResponse".into(),
-            message: "the answer held no repository".into(),
-            request_id: None,
-            retryable: false,
-        })?;
+        let repo = out.repository().ok_or_else(|| ProviderError::empty_response(CALL, "repository"))?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
         Ok(Created { id: name.to_string(), attrs: repo_attrs(repo, desired, tags_all) })
     }

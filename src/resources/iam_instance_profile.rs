@@ -76,13 +76,7 @@ impl ResourceType for IamInstanceProfile {
             .send()
             .await
             .classify(CALL)?;
-        let profile = out.instance_profile().ok_or_else(|| ProviderError::Api {
-            call: CALL,
-            code: "EmptyResponse".into(),
-            message: "the answer held no instance profile".into(),
-            request_id: None,
-            retryable: false,
-        })?;
+        let profile = out.instance_profile().ok_or_else(|| ProviderError::empty_response(CALL, "instance profile"))?;
         if let Some(role) = get_nonempty_str(desired, "role") {
             add_role(aws, name, role).await?;
         }

@@ -82,13 +82,7 @@ impl ResourceType for IamOpenidConnectProvider {
             .send()
             .await
             .classify(CALL)?;
-        let arn = out.open_id_connect_provider_arn().ok_or_else(|| ProviderError::Api {
-            call: CALL,
-            code: "EmptyResponse".into(),
-            message: "the answer held no ARN".into(),
-            request_id: None,
-            retryable: false,
-        })?;
+        let arn = out.open_id_connect_provider_arn().ok_or_else(|| ProviderError::empty_response(CALL, "ARN"))?;
         // Without thumbprints AWS picks them itself: read back what it chose,
         // or the first refresh would report it as drift.
         let thumbprints = match thumbprints {

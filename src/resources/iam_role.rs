@@ -90,13 +90,7 @@ impl ResourceType for IamRole {
             .send()
             .await
             .classify(CALL)?;
-        let role = out.role().ok_or_else(|| ProviderError::Api {
-            call: CALL,
-            code: "EmptyResponse".into(),
-            message: "the answer held no role".into(),
-            request_id: None,
-            retryable: false,
-        })?;
+        let role = out.role().ok_or_else(|| ProviderError::empty_response(CALL, "role"))?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
         Ok(Created { id: name.to_string(), attrs: role_attrs(role, desired, tags_all) })
     }

@@ -214,13 +214,11 @@ impl ResourceType for Instance {
             async move { request.send().await.map_err(|e| classify_profile_error(CALL, e)) }
         })
         .await?;
-        let id = out.instances().iter().find_map(|i| i.instance_id()).ok_or_else(|| ProviderError::Api {
-            call: CALL,
-            code: "EmptyResponse".into(),
-            message: "the answer held no instance".into(),
-            request_id: None,
-            retryable: false,
-        })?;
+        let id = out
+            .instances()
+            .iter()
+            .find_map(|i| i.instance_id())
+            .ok_or_else(|| ProviderError::empty_response(CALL, "instance"))?;
 
         let live = wait_until_running(aws, id).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));

@@ -126,13 +126,7 @@ impl ResourceType for SecurityGroup {
             .send()
             .await
             .classify(CALL)?;
-        let id = out.group_id().ok_or_else(|| ProviderError::Api {
-            call: CALL,
-            code: "EmptyResponse".into(),
-            message: "the answer held no group id".into(),
-            request_id: None,
-            retryable: false,
-        })?;
+        let id = out.group_id().ok_or_else(|| ProviderError::empty_response(CALL, "group id"))?;
         let group =
             retry_while(VISIBLE_TIMEOUT, |e| matches!(e, ProviderError::NotFound { .. }), || describe_one(aws, id))
                 .await?;
