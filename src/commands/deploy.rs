@@ -543,7 +543,7 @@ pub async fn releases(global: &Global, ui: &Ui, args: ReleasesArgs) -> Exit {
 
 /// Who released: user@host, and the GitHub user when a workflow runs it.
 fn who() -> String {
-    let local = crate::state::LockInfo::for_location("", "").who;
+    let local = crate::state::who();
     match std::env::var("GITHUB_ACTOR") {
         Ok(actor) if !actor.is_empty() && std::env::var_os("GITHUB_ACTIONS").is_some() => {
             format!("{actor} (GitHub Actions, {local})")

@@ -12,7 +12,6 @@ pub mod script;
 pub mod transport;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use owo_colors::OwoColorize;
@@ -190,8 +189,10 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// `color`: whether standard error takes colors (Ui::color_err, which
+    /// already knows NO_COLOR and whether it is a terminal).
     pub fn new(color: bool) -> Progress {
-        Progress { color: color && std::io::stderr().is_terminal(), started: Instant::now() }
+        Progress { color, started: Instant::now() }
     }
 
     pub fn step(&self, text: &str) {

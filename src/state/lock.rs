@@ -29,12 +29,11 @@ impl LockInfo {
 
     /// A lock on the state at `location` (a path, or `s3://bucket/key`).
     pub fn for_location(operation: &str, location: &str) -> LockInfo {
-        let host = gethostname::gethostname().to_string_lossy().into_owned();
-        let user = user_name();
+        let host = this_host();
         LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             operation: operation.to_string(),
-            who: format!("{user}@{host}"),
+            who: format!("{}@{host}", user_name()),
             host,
             pid: std::process::id(),
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -45,9 +44,17 @@ impl LockInfo {
     /// True when the holder ran on this host and its process is gone: the lock
     /// was left by a crash (still never removed automatically).
     pub fn holder_is_gone(&self) -> bool {
-        let host = gethostname::gethostname().to_string_lossy().into_owned();
-        host == self.host && !Path::new(&format!("/proc/{}", self.pid)).exists()
+        this_host() == self.host && !Path::new(&format!("/proc/{}", self.pid)).exists()
     }
+}
+
+/// `user@host` of this process, as locks and releases name who ran them.
+pub fn who() -> String {
+    format!("{}@{}", user_name(), this_host())
+}
+
+fn this_host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
 }
 
 /// The login name: USER or LOGNAME, else the password database's name for

@@ -19,7 +19,7 @@ use crate::resources::Attrs;
 pub use backend::{Backend, HeldLock};
 pub use hash::SecretHasher;
 pub use local::LocalBackend;
-pub use lock::{Lock, LockInfo};
+pub use lock::{who, Lock, LockInfo};
 pub use migrate::RefuseUnmigrated;
 pub use s3::S3Backend;
 
