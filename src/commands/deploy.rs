@@ -122,7 +122,7 @@ impl Session {
         }
     }
 
-    fn string(&self, setting: &Option<OutputOr<String>>, what: &str) -> Result<String, Stop> {
+    fn string(&self, setting: Option<&OutputOr<String>>, what: &str) -> Result<String, Stop> {
         match setting {
             Some(OutputOr::Literal(s)) => Ok(s.clone()),
             Some(OutputOr::Output(name)) => self.output_string(name),
@@ -215,7 +215,7 @@ impl Session {
     }
 
     fn repository(&self) -> Result<Repository, Stop> {
-        let url = self.string(&self.settings.image, "image")?;
+        let url = self.string(self.settings.image.as_ref(), "image")?;
         Repository::parse(&url, self.settings.registry.as_deref()).ok_or_else(|| {
             stop(format!("\"{url}\" is not an image repository"), "Expected REGISTRY/NAME, as ECR's repository_url.")
         })
@@ -251,7 +251,7 @@ impl Session {
     /// The contract checked against the SSM parameters; the values when they
     /// pass. Any problem stops the deploy here, before a host is touched.
     async fn environment(&self) -> Result<(String, BTreeMap<String, String>, Vec<String>), Stop> {
-        let path = self.string(&self.settings.ssm_path, "ssm_path")?;
+        let path = self.string(self.settings.ssm_path.as_ref(), "ssm_path")?;
         let params = super::exec::read_path(&self.aws, &path).await?;
         let mut problems = contract::check(&self.contract, &params);
         for (key, setting) in &params {
@@ -281,7 +281,7 @@ impl Session {
     }
 
     /// Everything the hosts need for `tag`, the contract checked.
-    async fn target(&self, repo: Repository, password: image::Password) -> Result<Target, Stop> {
+    async fn target(&self, repo: Repository, password: Option<image::Password>) -> Result<Target, Stop> {
         let transport = self.transport()?;
         let hosts = self.hosts()?;
         let service = self.required(&self.settings.service, "service")?.clone();
@@ -290,12 +290,13 @@ impl Session {
             .map_err(|e| stop(format!("Cannot read the compose file {}: {e}", compose_path.display()), ""))?;
         let health = self.required(&self.settings.health, "health check")?.clone();
         let (ssm_path, values, secret_values) = self.environment().await?;
-        let login = repo.takes_ecr_password();
         let secrets = if transport.carries_secrets() {
-            Secrets::Inline { values, password: login.then_some(password) }
+            Secrets::Inline { values, password }
         } else {
+            // The host logs in by itself, where gantry would have.
             let ecr_region = repo.ecr.as_ref().map_or_else(|| self.aws.region.clone(), |r| r.region.clone());
-            Secrets::HostFetch { ssm_path, region: self.aws.region.clone(), ecr_region: login.then_some(ecr_region) }
+            let ecr_region = password.is_some().then_some(ecr_region);
+            Secrets::HostFetch { ssm_path, region: self.aws.region.clone(), ecr_region }
         };
         Ok(Target {
             remote_dir: self.settings.remote_dir.clone().unwrap_or_else(|| format!(".gantry/{service}")),
@@ -312,7 +313,7 @@ impl Session {
 
     async fn frontend(&self) -> Result<(), Stop> {
         let Some(f) = &self.settings.frontend else { return Ok(()) };
-        let bucket = self.string(&Some(f.bucket.clone()), "frontend bucket")?;
+        let bucket = self.string(Some(&f.bucket), "frontend bucket")?;
         let folder = self.path(&f.folder);
         self.progress.step(&format!("frontend: {} -> s3://{bucket}/{}", folder.display(), f.prefix));
         let report = frontend::sync(&self.aws.s3, &bucket, &f.prefix, &folder, &|line: &str| {
@@ -362,7 +363,7 @@ async fn run_deploy(global: &Global, ui: &Ui, args: DeployArgs) -> Result<Exit, 
         };
         let dockerfile = build.and_then(|b| b.dockerfile).map(|f| context.join(f));
         let started = Instant::now();
-        image::build_and_push(&context, dockerfile.as_deref(), &repo, &tag, &password, &|line: &str| {
+        image::build_and_push(&context, dockerfile.as_deref(), &repo, &tag, password.as_ref(), &|line: &str| {
             s.progress.step(line)
         })
         .await?;
@@ -372,7 +373,7 @@ async fn run_deploy(global: &Global, ui: &Ui, args: DeployArgs) -> Result<Exit, 
             humanize(started.elapsed())
         ));
     }
-    if !image::exists(&s.aws, &repo, &tag, &password).await? {
+    if !image::exists(&s.aws, &repo, &tag, password.as_ref()).await? {
         return Err(stop(
             format!("The image {} does not exist; no host was touched", repo.reference(&tag)),
             "Push it first, or pass --build to build and push it.",
@@ -421,7 +422,7 @@ async fn run_rollback(global: &Global, ui: &Ui, args: RollbackArgs) -> Result<Ex
     let repo = s.repository()?;
     s.progress.step(&format!("rollback of {} to {tag}", global.env));
     let password = image::password(&s.aws, &repo).await?;
-    if !image::exists(&s.aws, &repo, &tag, &password).await? {
+    if !image::exists(&s.aws, &repo, &tag, password.as_ref()).await? {
         return Err(stop(format!("The image {} no longer exists; no host was touched", repo.reference(&tag)), ""));
     }
     let target = s.target(repo, password).await?;

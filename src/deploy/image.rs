@@ -117,8 +117,13 @@ pub fn ecr_client(aws: &AwsCtx, repo: &Repository) -> aws_sdk_ecr::Client {
     }
 }
 
-/// ECR's registry password (GetAuthorizationToken: base64 of `AWS:password`).
-pub async fn password(aws: &AwsCtx, repo: &Repository) -> Result<Password, ImageError> {
+/// ECR's registry password (GetAuthorizationToken: base64 of `AWS:password`),
+/// or `None` for a registry that is given none (see
+/// [`Repository::takes_ecr_password`]): then nobody logs in and no call is made.
+pub async fn password(aws: &AwsCtx, repo: &Repository) -> Result<Option<Password>, ImageError> {
+    if !repo.takes_ecr_password() {
+        return Ok(None);
+    }
     aws.count_call();
     let out = ecr_client(aws, repo).get_authorization_token().send().await.classify("ecr:GetAuthorizationToken")?;
     let token = out
@@ -132,12 +137,17 @@ pub async fn password(aws: &AwsCtx, repo: &Repository) -> Result<Password, Image
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| ProviderError::Invalid("ecr:GetAuthorizationToken: the token is not base64 text".into()))?;
     let password = decoded.split_once(':').map(|(_, p)| p.to_string()).unwrap_or(decoded);
-    Ok(Password(password))
+    Ok(Some(Password(password)))
 }
 
 /// Whether `repo:tag` exists: ECR's DescribeImages, or the overriding
 /// registry's manifest endpoint (Docker Registry HTTP API v2).
-pub async fn exists(aws: &AwsCtx, repo: &Repository, tag: &str, password: &Password) -> Result<bool, ImageError> {
+pub async fn exists(
+    aws: &AwsCtx,
+    repo: &Repository,
+    tag: &str,
+    password: Option<&Password>,
+) -> Result<bool, ImageError> {
     if repo.overridden {
         return registry_has(repo, tag, password).await;
     }
@@ -156,7 +166,7 @@ pub async fn exists(aws: &AwsCtx, repo: &Repository, tag: &str, password: &Passw
     }
 }
 
-async fn registry_has(repo: &Repository, tag: &str, password: &Password) -> Result<bool, ImageError> {
+async fn registry_has(repo: &Repository, tag: &str, password: Option<&Password>) -> Result<bool, ImageError> {
     use http_body_util::Empty;
     use hyper::body::Bytes;
     use hyper_util::client::legacy::Client;
@@ -167,7 +177,7 @@ async fn registry_has(repo: &Repository, tag: &str, password: &Password) -> Resu
         .parse()
         .map_err(|e| fail(format!("not a registry address: {e}")))?;
     let mut request = hyper::Request::head(uri);
-    if repo.takes_ecr_password() {
+    if let Some(password) = password {
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{}", password.expose()));
         request = request.header("Authorization", format!("Basic {auth}"));
     }
@@ -199,7 +209,7 @@ pub async fn build_and_push(
     dockerfile: Option<&Path>,
     repo: &Repository,
     tag: &str,
-    password: &Password,
+    password: Option<&Password>,
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<(), ImageError> {
     let config = tempfile::Builder::new()
@@ -218,7 +228,7 @@ pub async fn build_and_push(
     build.push(&context_text);
     say(&format!("docker build --platform linux/amd64 -t {tagged} {context_text}"));
     docker(config.path(), &build, None).await?;
-    if repo.takes_ecr_password() {
+    if let Some(password) = password {
         say(&format!("docker login {} (password on stdin)", repo.registry));
         docker(
             config.path(),
