@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::addr::InstanceKey;
-use crate::config::{Body, Repetition, ResourceConfig};
+use crate::config::{Body, ResourceConfig};
 use crate::diag::{Diagnostic, Diagnostics, Loc};
 use crate::eval::{self, Scope};
 use crate::resources::{Attr, BlockSchema, Presence, Schema, Ty};
@@ -14,83 +14,11 @@ use crate::value::Value;
 /// Attribute values of one instance, with unknown and sensitive marks.
 pub type AttrValues = BTreeMap<String, Value>;
 
-/// More instances than one stack should hold; also keeps a typo like
-/// `count = 1e19` from exhausting memory.
-pub const MAX_COUNT: usize = 100_000;
+pub use crate::graph::expand::MAX_COUNT;
 
 /// The instances a resource has, with the `each.value` of each.
 pub fn expand(config: &ResourceConfig, scope: &dyn Scope) -> Result<Vec<(InstanceKey, Option<Value>)>, Diagnostic> {
-    match &config.repetition {
-        Repetition::Single => Ok(vec![(InstanceKey::None, None)]),
-        Repetition::Count(expr, loc) => {
-            let value = eval::eval(expr, scope).map_err(|e| eval_error("Invalid count", loc, e))?;
-            if !value.is_known() {
-                return Err(unknown_repetition("count", loc));
-            }
-            let n = value.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= MAX_COUNT as f64).ok_or_else(
-                || {
-                    Diagnostic::error("Invalid count").at(loc.clone()).detail(format!(
-                        "count must be a whole number from 0 to {MAX_COUNT}, found {}.",
-                        match value.peel() {
-                            Value::Number(n) => crate::value::format_number(*n),
-                            other => other.type_name().to_string(),
-                        }
-                    ))
-                },
-            )?;
-            Ok((0..n as i64).map(|i| (InstanceKey::Index(i), None)).collect())
-        }
-        Repetition::ForEach(expr, loc) => {
-            let value = eval::eval(expr, scope).map_err(|e| eval_error("Invalid for_each", loc, e))?;
-            // Only the keys must be known at plan time: a map's values may
-            // still be unknown (they become each.value).
-            let keys_known = match value.peel() {
-                Value::Map(_) => true,
-                other => other.is_known(),
-            };
-            if !keys_known {
-                return Err(unknown_repetition("for_each", loc));
-            }
-            let (plain, sensitive) = value.unmark();
-            if sensitive {
-                return Err(Diagnostic::error("Invalid for_each")
-                    .at(loc.clone())
-                    .detail("for_each cannot use sensitive values: the keys would appear in addresses and output."));
-            }
-            match plain {
-                Value::Map(map) => Ok(map.into_iter().map(|(k, v)| (InstanceKey::Key(k), Some(v))).collect()),
-                Value::List(items) => {
-                    let mut keys = Vec::new();
-                    for item in items {
-                        match item {
-                            Value::String(s) => keys.push((InstanceKey::Key(s.clone()), Some(Value::String(s)))),
-                            other => {
-                                return Err(Diagnostic::error("Invalid for_each").at(loc.clone()).detail(format!(
-                                    "for_each takes a map or a set of strings; found an element of type {}.",
-                                    other.type_name()
-                                )))
-                            }
-                        }
-                    }
-                    keys.sort_by(|a, b| a.0.cmp(&b.0));
-                    keys.dedup_by(|a, b| a.0 == b.0);
-                    Ok(keys)
-                }
-                other => Err(Diagnostic::error("Invalid for_each")
-                    .at(loc.clone())
-                    .detail(format!("for_each takes a map or a set of strings, found {}.", other.type_name()))),
-            }
-        }
-    }
-}
-
-fn unknown_repetition(what: &str, loc: &Loc) -> Diagnostic {
-    Diagnostic::error(format!("Invalid {what}"))
-        .at(loc.clone())
-        .detail(format!(
-            "The {what} value depends on attributes that are known only after apply, so gantry cannot tell how many instances to plan. \
-             Use values known at plan time (variables, locals), or apply the resources it depends on first with --target."
-        ))
+    crate::graph::expand_repetition(&config.repetition, scope)
 }
 
 fn eval_error(summary: &str, loc: &Loc, e: eval::EvalError) -> Diagnostic {
@@ -125,10 +53,23 @@ fn evaluate_attrs(
     scope: &dyn Scope,
     diags: &mut Diagnostics,
 ) -> AttrValues {
+    evaluate_body(attrs, blocks, body, scope, &[], diags)
+}
+
+/// Evaluates a body with the iterators of the `dynamic` blocks around it
+/// bound (`bound`, innermost last).
+fn evaluate_body(
+    attrs: &[Attr],
+    blocks: &[BlockSchema],
+    body: &Body,
+    scope: &dyn Scope,
+    bound: &[(String, Value)],
+    diags: &mut Diagnostics,
+) -> AttrValues {
     let mut out = AttrValues::new();
     for attr in attrs.iter().filter(|a| a.is_settable()) {
         let value = match body.attrs.iter().find(|a| a.name == attr.name) {
-            Some(given) => match eval::eval(&given.expr, scope) {
+            Some(given) => match eval::eval_with(&given.expr, scope, bound) {
                 Ok(v) => match convert(attr.ty, v) {
                     Ok(v) => v,
                     Err(message) => {
@@ -155,15 +96,71 @@ fn evaluate_attrs(
         out.insert(attr.name.to_string(), value);
     }
     for block in blocks {
-        let items: Vec<Value> = body
-            .blocks
-            .iter()
-            .filter(|b| b.name == block.name)
-            .map(|b| Value::Map(evaluate_attrs(&block.attrs, &block.blocks, &b.body, scope, diags)))
-            .collect();
-        out.insert(block.name.to_string(), Value::List(items));
+        let mut items: Vec<Value> = Vec::new();
+        for b in body.blocks.iter().filter(|b| b.name == block.name) {
+            let Some(dynamic) = &b.dynamic else {
+                items.push(Value::Map(evaluate_body(&block.attrs, &block.blocks, &b.body, scope, bound, diags)));
+                continue;
+            };
+            let elements = match eval::eval_with(&dynamic.for_each, scope, bound) {
+                Ok(v) => match dynamic_elements(v) {
+                    Ok(elements) => elements,
+                    Err(message) => {
+                        diags.push(
+                            Diagnostic::error(format!("Invalid dynamic for_each value for \"{}\"", b.name))
+                                .at(dynamic.for_each_loc.clone())
+                                .detail(message),
+                        );
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    diags.push(eval_error("Invalid dynamic for_each value", &dynamic.for_each_loc, e));
+                    continue;
+                }
+            };
+            let Some(elements) = elements else {
+                // Unknown until apply: the blocks are too.
+                items.push(Value::Unknown);
+                continue;
+            };
+            for (key, value) in elements {
+                let iterator = Value::Map(BTreeMap::from([("key".to_string(), key), ("value".to_string(), value)]));
+                let mut inner = bound.to_vec();
+                inner.push((dynamic.iterator.clone(), iterator));
+                items.push(Value::Map(evaluate_body(&block.attrs, &block.blocks, &b.body, scope, &inner, diags)));
+            }
+        }
+        let value = if items.iter().any(Value::is_unknown) { Value::Unknown } else { Value::List(items) };
+        out.insert(block.name.to_string(), value);
     }
     out
+}
+
+/// The (key, value) pairs a `dynamic` block iterates over: index and
+/// element of a list, key and value of a map or object, the element twice
+/// for a set (as Terraform does). `None` while the collection is unknown.
+type Elements = Option<Vec<(Value, Value)>>;
+
+fn dynamic_elements(value: Value) -> Result<Elements, String> {
+    if value.is_unknown() {
+        return Ok(None);
+    }
+    let (plain, sensitive) = value.unmark();
+    if sensitive {
+        return Err(
+            "for_each cannot use a sensitive value here: its elements would become block arguments shown in the plan."
+                .into(),
+        );
+    }
+    match plain {
+        Value::List(items) => {
+            Ok(Some(items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect()))
+        }
+        Value::Map(map) => Ok(Some(map.into_iter().map(|(k, v)| (Value::String(k), v)).collect())),
+        Value::Null => Err("for_each must not be null; use [] for no blocks.".into()),
+        other => Err(format!("for_each takes a list, set, map or object, found {}.", other.type_name())),
+    }
 }
 
 /// `tags_all`: the provider's default tags overlaid with the resource's own.

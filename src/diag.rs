@@ -208,8 +208,17 @@ impl Diagnostics {
         }
     }
 
+    /// The diagnostics as text. One mistake in a module called with count
+    /// or for_each is found once per instance: it is shown once.
     pub fn render(&self, sources: &SourceMap, color: bool) -> String {
-        self.0.iter().map(|d| d.render(sources, color)).collect::<Vec<_>>().join("\n")
+        let mut shown: Vec<String> = Vec::new();
+        for d in &self.0 {
+            let text = d.render(sources, color);
+            if !shown.contains(&text) {
+                shown.push(text);
+            }
+        }
+        shown.join("\n")
     }
 }
 
@@ -217,6 +226,17 @@ impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Diagnostics {
         Diagnostics(vec![d])
     }
+}
+
+/// The candidate nearest to a mistyped name, when it is near enough to be
+/// what was meant (as Terraform's "Did you mean" suggestions).
+pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(name, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 #[cfg(test)]

@@ -68,9 +68,9 @@ fn cycle_is_printed_as_addresses() {
 #[test]
 fn unsupported_block_names_what_is_supported() {
     check(
-        "module \"m\" {\n  source = \"./m\"\n}\n",
+        "import {\n  to = aws_s3_bucket.b\n  id = \"b\"\n}\n",
         &["validate"],
-        &["Unsupported block type \"module\"", "main.tf:1:1", "resource"],
+        &["Unsupported block type \"import\"", "main.tf:1:1", "resource"],
     );
 }
 

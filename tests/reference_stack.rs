@@ -96,7 +96,7 @@ fn reference_stack_from_empty_account_and_back() {
     env.run(&["plan", "-var", &format!("ami={other}")])
         .assert()
         .success()
-        .stdout(predicate::str::contains("aws_instance.app must be replaced"))
+        .stdout(predicate::str::contains("module.app_host.aws_instance.this must be replaced"))
         .stdout(predicate::str::contains("# forces replacement"));
 
     env.run(&["destroy", "--auto-approve"])

@@ -10,7 +10,7 @@
 mod ops;
 mod scheduler;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -22,9 +22,10 @@ use crate::config::{Repetition, Stack};
 use crate::desired::{self, AttrValues};
 use crate::diag::Diagnostics;
 use crate::graph::{Graph, Node};
+use crate::node_eval::{eval_local, eval_output, eval_variable, read_data};
 use crate::plan::compare::state_values;
 use crate::plan::diff::diff;
-use crate::plan::walk::{eval_local, eval_output, read_data, Planned};
+use crate::plan::walk::Planned;
 use crate::plan::Action;
 use crate::resources::{self, Attrs, ResourceType};
 use crate::scope::Values;
@@ -139,7 +140,7 @@ pub async fn apply(
     mut cancel: watch::Receiver<bool>,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<ApplyReport, StateError> {
-    let values = Values::new(&inputs.stack.dir, inputs.vars.clone());
+    let values = Values::for_graph(inputs.stack, inputs.graph, inputs.vars.clone());
     let (units, deps, after) = build_units(inputs.graph, &planned);
     let state = planned.refreshed.clone();
     let mut driver = Driver {
@@ -330,11 +331,16 @@ impl Driver<'_> {
     async fn start_node(&mut self, unit: usize, node: &Node) -> Result<bool, Diagnostics> {
         let stack = self.inputs.stack;
         match node {
-            Node::Variable(_) | Node::Provider => Ok(false),
-            Node::Local(name) => eval_local(stack, &mut self.values, name).map(|_| false).map_err(Into::into),
-            Node::Output(name) => {
-                let v = eval_output(stack, &self.values, name)?;
-                self.outputs.insert(name.clone(), v);
+            Node::Provider => Ok(false),
+            Node::Variable(module, name) => eval_variable(stack, &mut self.values, module, name).map(|_| false),
+            Node::Local(module, name) => {
+                eval_local(stack, &mut self.values, module, name).map(|_| false).map_err(Into::into)
+            }
+            Node::Output(module, name) => {
+                let v = eval_output(stack, &mut self.values, module, name)?;
+                if module.is_root() {
+                    self.outputs.insert(name.clone(), v);
+                }
                 Ok(false)
             }
             Node::Resource(addr) if addr.mode == Mode::Data => {
@@ -351,16 +357,16 @@ impl Driver<'_> {
 
     fn start_resource(&mut self, unit: usize, addr: &ResourceAddr) -> Result<bool, Diagnostics> {
         let stack = self.inputs.stack;
-        let config = &stack.resources[addr];
+        let Some(config) = stack.resource_config(addr) else { return Ok(false) };
         let Some(rt) = resources::resource_type(&addr.rtype) else { return Ok(false) };
         let schema = rt.schema();
         let hasher = self.state.hasher();
-        let instances = desired::expand(config, &self.values.scope())?;
+        let instances = desired::expand(config, &self.values.module_scope(&addr.module))?;
         let mut queued = 0;
         let mut instance_values = Vec::new();
         for (key, each_value) in &instances {
             let iaddr = addr.instance(key.clone());
-            let scope = self.values.instance_scope(key, each_value.as_ref());
+            let scope = self.values.resource_scope(&addr.module, key, each_value.as_ref());
             let wanted =
                 desired::evaluate(schema, &config.body, &scope, &self.planned.provider.default_tags, &config.loc)?;
             let prior_state = self.state.get(&iaddr).cloned();
@@ -418,7 +424,8 @@ impl Driver<'_> {
             return;
         };
         let progress = self.progress.remove(&unit).unwrap_or_default();
-        let repeated = !matches!(self.inputs.stack.resources[addr].repetition, Repetition::Single);
+        let repeated =
+            self.inputs.stack.resource_config(addr).is_some_and(|c| !matches!(c.repetition, Repetition::Single));
         let mut instances = progress.instances;
         instances.sort_by(|a, b| a.0.cmp(&b.0));
         self.values.set_resource(&addr.clone(), instances, repeated);
@@ -552,9 +559,9 @@ impl Driver<'_> {
                 };
                 self.state.outputs.insert(name.clone(), output);
             }
-            let configured: BTreeSet<&ResourceAddr> = stack.resources.keys().collect();
+            let graph = self.inputs.graph;
             for r in &mut self.state.resources {
-                if configured.contains(&r.address.resource) {
+                if graph.index.contains_key(&Node::Resource(r.address.resource.clone())) {
                     r.dependencies = self.inputs.graph.resource_dependencies(&r.address.resource);
                 }
             }

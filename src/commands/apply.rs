@@ -75,7 +75,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         }
     };
     let verb = if options.destroy { "destroy" } else { verb };
-    let loaded = match load(global, ui) {
+    let mut loaded = match load(global, ui) {
         Ok(l) => l,
         Err(e) => return e,
     };
@@ -90,6 +90,9 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         Ok(v) => v,
         Err(e) => return e,
     };
+    if let Err(e) = loaded.expand(ui, &values) {
+        return e;
+    }
     let backend = backend_with(global, &loaded.stack.name, &env_settings).await;
     // The lock is held from before the plan until the state is final.
     let lock = match backend.lock(verb).await {

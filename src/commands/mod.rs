@@ -102,6 +102,22 @@ pub struct Loaded {
     pub graph: Graph,
 }
 
+impl Loaded {
+    /// Rebuilds the graph with module calls expanded by their count and
+    /// for_each, evaluated from the environment's variables.
+    pub fn expand(
+        &mut self,
+        ui: &Ui,
+        vars: &std::collections::BTreeMap<String, crate::value::Value>,
+    ) -> Result<(), Exit> {
+        self.graph = Graph::build_expanded(&self.stack, vars).map_err(|diags| {
+            ui.report(&diags, &self.stack.sources);
+            Exit::Failed
+        })?;
+        Ok(())
+    }
+}
+
 pub fn load(global: &Global, ui: &Ui) -> Result<Loaded, Exit> {
     let stack = Stack::load(&global.stack).map_err(|(sources, diags)| {
         ui.report(&diags, &sources);

@@ -19,7 +19,7 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
     };
     let options =
         PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy: args.destroy, targets };
-    let loaded = match load(global, ui) {
+    let mut loaded = match load(global, ui) {
         Ok(l) => l,
         Err(e) => return e,
     };
@@ -34,6 +34,9 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
         Ok(v) => v,
         Err(e) => return e,
     };
+    if let Err(e) = loaded.expand(ui, &vars) {
+        return e;
+    }
     let backend = match backend(global, ui, &loaded.stack).await {
         Ok(b) => b,
         Err(e) => return e,

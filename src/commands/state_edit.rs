@@ -23,12 +23,19 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
         Ok(a) => a,
         Err(e) => return fail(ui, Diagnostic::error(e.to_string())),
     };
-    let loaded = match load(global, ui) {
+    let mut loaded = match load(global, ui) {
         Ok(l) => l,
         Err(e) => return e,
     };
+    let vars = match resolve_vars(global, ui, &loaded.stack, &args.vars) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    if let Err(e) = loaded.expand(ui, &vars) {
+        return e;
+    }
     let stack = &loaded.stack;
-    let Some(config) = stack.resources.get(&addr.resource).filter(|c| c.addr.mode == Mode::Managed) else {
+    let Some(config) = stack.resource_config(&addr.resource).filter(|c| c.addr.mode == Mode::Managed) else {
         return fail(
             ui,
             Diagnostic::error(format!("{} is not declared in the stack", addr.resource))
@@ -49,10 +56,13 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
                 .detail("Use no index for a single resource, [N] with count, [\"key\"] with for_each."),
         );
     }
-    let vars = match resolve_vars(global, ui, stack, &args.vars) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
+    if !loaded.graph.index.contains_key(&crate::graph::Node::Resource(addr.resource.clone())) {
+        return fail(
+            ui,
+            Diagnostic::error(format!("{} is not an instance of this configuration", addr.resource))
+                .detail("Its module instance is not among the module call's count/for_each keys."),
+        );
+    }
     let backend = match backend(global, ui, stack).await {
         Ok(b) => b,
         Err(e) => return e,

@@ -1,22 +1,33 @@
 //! Turns hcl-edit's syntax tree into the typed blocks of [`Stack`].
 
+use std::collections::BTreeMap;
+
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Body as HclBody, Structure};
 use hcl_edit::Span;
 
 use super::{
-    Body, BodyAttr, BodyBlock, Lifecycle, Local, Output, ProviderConfig, Repetition, ResourceConfig, Stack, Validation,
-    Variable,
+    Body, BodyAttr, BodyBlock, Dynamic, Lifecycle, Local, Module, ModuleCall, Output, ProviderConfig, Repetition,
+    ResourceConfig, Validation, Variable,
 };
 use crate::addr::ResourceAddr;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
-use crate::eval::{self, TypeConstraint};
+use crate::eval::{self, Reference, TypeConstraint};
 use crate::value::Value;
 
-const TOP_LEVEL: &str = "variable, locals, resource, data, output, provider, terraform";
+const TOP_LEVEL: &str = "variable, locals, resource, data, output, provider, module, moved, terraform";
 
-pub(super) fn collect(stack: &mut Stack, file: FileId, sources: &SourceMap, body: HclBody, diags: &mut Diagnostics) {
+/// Adds the blocks of one file to `stack` (a module); returns its module
+/// calls, whose child modules the caller loads.
+pub(super) fn collect(
+    stack: &mut Module,
+    file: FileId,
+    sources: &SourceMap,
+    body: HclBody,
+    diags: &mut Diagnostics,
+) -> Vec<ModuleCall> {
     let text = sources.get(file).text.as_str();
+    let mut calls = Vec::new();
     for structure in body.into_iter() {
         match structure {
             Structure::Attribute(attr) => {
@@ -26,12 +37,230 @@ pub(super) fn collect(stack: &mut Stack, file: FileId, sources: &SourceMap, body
                         .detail(format!("Stack files hold blocks only: {TOP_LEVEL}.")),
                 );
             }
+            Structure::Block(block) if block.ident.as_str() == "module" => {
+                if let Some(call) = module_call(file, block, diags) {
+                    calls.push(call);
+                }
+            }
             Structure::Block(block) => collect_block(stack, file, text, block, diags),
+        }
+    }
+    calls
+}
+
+/// A `module "NAME" { source = "..." ... }` block.
+fn module_call(file: FileId, block: Block, diags: &mut Diagnostics) -> Option<ModuleCall> {
+    let loc = Loc::new(file, block.span());
+    let labels: Vec<String> = block.labels.iter().map(|l| l.as_str().to_string()).collect();
+    if labels.len() != 1 {
+        diags.push(Diagnostic::error(format!("A module block takes 1 label, found {}", labels.len())).at(loc));
+        return None;
+    }
+    let mut call = ModuleCall {
+        name: labels[0].clone(),
+        source: String::new(),
+        source_loc: loc.clone(),
+        args: Vec::new(),
+        repetition: Repetition::Single,
+        depends_on: Vec::new(),
+        loc: loc.clone(),
+        module: Module::default(),
+    };
+    let mut source = None;
+    let parts = split(file, block.body);
+    for (key, expr, at) in parts.attrs {
+        match key.as_str() {
+            "source" => {
+                source = constant_string(&expr, &at, "module source", diags);
+                call.source_loc = at;
+            }
+            // A version constraint only selects among registry versions,
+            // which `terraform get` has already done for vendored modules.
+            "version" => {}
+            "count" | "for_each" => {
+                let rep = if key == "count" { Repetition::Count(expr, at) } else { Repetition::ForEach(expr, at) };
+                if !matches!(call.repetition, Repetition::Single) {
+                    diags.push(Diagnostic::error("count and for_each cannot both be set").at(loc.clone()));
+                } else {
+                    call.repetition = rep;
+                }
+            }
+            "depends_on" => call.depends_on = addresses(&expr, &at, diags),
+            "providers" => check_providers(&expr, &at, diags),
+            _ => call.args.push(BodyAttr { name: key, expr, loc: at }),
+        }
+    }
+    for (kind, _, at) in parts.blocks {
+        diags.push(unsupported("block", &kind, "a module block", "no blocks", at));
+    }
+    match source {
+        Some(s) => call.source = s,
+        None => {
+            diags.push(
+                Diagnostic::error(format!("Module \"{}\" has no source", call.name))
+                    .at(loc)
+                    .detail("Set source = \"./modules/NAME\" (a folder relative to this file's module)."),
+            );
+            return None;
+        }
+    }
+    Some(call)
+}
+
+/// The language version gantry implements, for `required_version`.
+pub(super) const LANGUAGE_VERSION: (u64, u64, u64) = (1, 11, 4);
+
+/// `terraform { required_version, required_providers, backend, cloud }`.
+fn terraform_block(module: &mut Module, file: FileId, body: HclBody, diags: &mut Diagnostics) {
+    let parts = split(file, body);
+    for (key, expr, at) in parts.attrs {
+        match key.as_str() {
+            "required_version" => {
+                if let Some(constraint) = constant_string(&expr, &at, "required_version", diags) {
+                    if let Err(why) = super::version::check(&constraint, LANGUAGE_VERSION) {
+                        diags.push(
+                            Diagnostic::error("Unsupported Terraform version")
+                                .at(at)
+                                .detail(format!(
+                                    "This configuration requires Terraform {constraint}; gantry implements the language of Terraform {}.{}.{} ({why}).",
+                                    LANGUAGE_VERSION.0, LANGUAGE_VERSION.1, LANGUAGE_VERSION.2
+                                )),
+                        );
+                    }
+                }
+            }
+            "experiments" => diags.push(
+                Diagnostic::error("Terraform language experiments are not supported")
+                    .at(at)
+                    .detail("Remove the experiments argument."),
+            ),
+            other => diags.push(unsupported(
+                "argument",
+                other,
+                "a terraform block",
+                "required_version, required_providers, backend, cloud",
+                at,
+            )),
+        }
+    }
+    for (kind, block, at) in parts.blocks {
+        match kind.as_str() {
+            // Provider versions are Terraform's to resolve; gantry has its
+            // own built-in aws (and random) provider.
+            "required_providers" | "provider_meta" => {}
+            "backend" | "cloud" => {
+                let kind_name = if kind == "cloud" {
+                    "cloud".to_string()
+                } else {
+                    block.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default()
+                };
+                let mut settings = BTreeMap::new();
+                for (name, expr, attr_loc) in split(file, block.body).attrs {
+                    // Backend settings are constants in Terraform too.
+                    if let Some(v) = constant(&expr, &attr_loc, "backend setting", diags) {
+                        settings.insert(name, v);
+                    }
+                }
+                module.backend = Some(super::TerraformBackend { kind: kind_name, settings, loc: at });
+            }
+            other => {
+                diags.push(unsupported("block", other, "a terraform block", "required_providers, backend, cloud", at))
+            }
         }
     }
 }
 
-fn collect_block(stack: &mut Stack, file: FileId, text: &str, block: Block, diags: &mut Diagnostics) {
+/// `moved { from = ADDR  to = ADDR }`.
+fn moved(file: FileId, body: HclBody, loc: Loc, diags: &mut Diagnostics) -> Option<super::Moved> {
+    let parts = split(file, body);
+    let mut from = None;
+    let mut to = None;
+    for (key, expr, at) in parts.attrs {
+        let endpoint = || -> Option<super::MoveEndpoint> {
+            let text = expr.to_string();
+            let text: String = text.split_whitespace().collect();
+            move_endpoint(&text)
+        };
+        match key.as_str() {
+            "from" | "to" => match endpoint() {
+                Some(e) if key == "from" => from = Some(e),
+                Some(e) => to = Some(e),
+                None => diags.push(
+                    Diagnostic::error(format!("Invalid \"{key}\" address in a moved block"))
+                        .at(at)
+                        .detail("Write a resource (aws_s3_bucket.site), one of its instances (aws_s3_bucket.site[0]), or a module call (module.app, module.app[\"a\"])."),
+                ),
+            },
+            other => diags.push(unsupported("argument", other, "a moved block", "from, to", at)),
+        }
+    }
+    for (kind, _, at) in parts.blocks {
+        diags.push(unsupported("block", &kind, "a moved block", "no blocks", at));
+    }
+    let (Some(from), Some(to)) = (from, to) else {
+        diags.push(Diagnostic::error("A moved block needs from and to").at(loc));
+        return None;
+    };
+    let kinds_match = matches!(
+        (&from, &to),
+        (super::MoveEndpoint::Module(_), super::MoveEndpoint::Module(_))
+            | (super::MoveEndpoint::Resource(_), super::MoveEndpoint::Resource(_))
+            | (super::MoveEndpoint::Instance(_) | super::MoveEndpoint::Resource(_), super::MoveEndpoint::Instance(_))
+            | (super::MoveEndpoint::Instance(_), super::MoveEndpoint::Resource(_))
+    );
+    if !kinds_match {
+        diags.push(
+            Diagnostic::error("A moved block cannot move a module to a resource or back")
+                .at(loc)
+                .detail("Move a module call to another module call, or a resource to another resource."),
+        );
+        return None;
+    }
+    Some(super::Moved { from, to, loc })
+}
+
+/// Reads a `moved` endpoint: a module instance, a resource, or an instance.
+fn move_endpoint(text: &str) -> Option<super::MoveEndpoint> {
+    use crate::addr::{InstanceAddr, InstanceKey, ModuleInstance};
+    if let Ok(m) = text.parse::<ModuleInstance>() {
+        if !m.is_root() {
+            return Some(super::MoveEndpoint::Module(m));
+        }
+    }
+    let instance: InstanceAddr = text.parse().ok()?;
+    if instance.resource.mode != crate::addr::Mode::Managed {
+        return None;
+    }
+    Some(if instance.key == InstanceKey::None {
+        super::MoveEndpoint::Resource(instance.resource)
+    } else {
+        super::MoveEndpoint::Instance(instance)
+    })
+}
+
+/// `providers = { aws = aws }`: gantry has one aws provider, which every
+/// module uses; passing it on is accepted, anything else is refused.
+fn check_providers(expr: &Expression, loc: &Loc, diags: &mut Diagnostics) {
+    let ok = match expr {
+        Expression::Object(object) => object.iter().all(|(k, v)| {
+            let key = match k {
+                hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
+                hcl_edit::expr::ObjectKey::Expression(e) => e.to_string().trim().to_string(),
+            };
+            key == "aws" && matches!(v.expr(), Expression::Variable(n) if n.as_str() == "aws")
+        }),
+        _ => false,
+    };
+    if !ok {
+        diags.push(
+            Diagnostic::error("Unsupported providers map")
+                .at(loc.clone())
+                .detail("gantry has one aws provider, shared by every module: write providers = { aws = aws } or leave it out. Provider aliases are not supported."),
+        );
+    }
+}
+
+fn collect_block(stack: &mut Module, file: FileId, text: &str, block: Block, diags: &mut Diagnostics) {
     let loc = Loc::new(file, block.span());
     let directives = directives_before(text, loc.span.start);
     let kind = block.ident.as_str().to_string();
@@ -46,7 +275,7 @@ fn collect_block(stack: &mut Stack, file: FileId, text: &str, block: Block, diag
         true
     };
     match kind.as_str() {
-        "terraform" => {}
+        "terraform" if want_labels(0, diags) => terraform_block(stack, file, block.body, diags),
         "variable" if want_labels(1, diags) => {
             let name = labels[0].clone();
             if stack.variables.contains_key(&name) {
@@ -119,7 +348,12 @@ fn collect_block(stack: &mut Stack, file: FileId, text: &str, block: Block, diag
             }
             stack.provider = Some(provider(file, block.body, loc, diags));
         }
-        "variable" | "locals" | "resource" | "data" | "output" | "provider" => {}
+        "moved" if want_labels(0, diags) => {
+            if let Some(m) = moved(file, block.body, loc, diags) {
+                stack.moved.push(m);
+            }
+        }
+        "variable" | "locals" | "resource" | "data" | "output" | "provider" | "moved" | "terraform" => {}
         other => diags.push(
             Diagnostic::error(format!("Unsupported block type \"{other}\""))
                 .at(loc)
@@ -377,11 +611,11 @@ fn resource(
     for (kind, block, at) in parts.blocks {
         match kind.as_str() {
             "lifecycle" => config.lifecycle = lifecycle(file, block.body, diags),
-            "dynamic" => diags.push(
-                Diagnostic::error("dynamic blocks are not supported")
-                    .at(at)
-                    .detail("Write the nested blocks out, or use for_each on the resource."),
-            ),
+            "dynamic" => {
+                if let Some(b) = dynamic_block(file, block, at, diags) {
+                    config.body.blocks.push(b);
+                }
+            }
             "provisioner" | "connection" => diags.push(
                 Diagnostic::error(format!("{kind} blocks are not supported"))
                     .at(at)
@@ -389,7 +623,7 @@ fn resource(
             ),
             _ => {
                 let body = nested_body(file, block.body, diags);
-                config.body.blocks.push(BodyBlock { name: kind, body, loc: at });
+                config.body.blocks.push(BodyBlock { name: kind, body, loc: at, dynamic: None });
             }
         }
     }
@@ -404,13 +638,64 @@ fn nested_body(file: FileId, body: HclBody, diags: &mut Diagnostics) -> Body {
     }
     for (name, block, loc) in parts.blocks {
         if name == "dynamic" {
-            diags.push(Diagnostic::error("dynamic blocks are not supported").at(loc));
+            if let Some(b) = dynamic_block(file, block, loc, diags) {
+                out.blocks.push(b);
+            }
             continue;
         }
         let body = nested_body(file, block.body, diags);
-        out.blocks.push(BodyBlock { name, body, loc });
+        out.blocks.push(BodyBlock { name, body, loc, dynamic: None });
     }
     out
+}
+
+/// `dynamic "NAME" { for_each = X  iterator = I  content { ... } }`.
+fn dynamic_block(file: FileId, block: Block, loc: Loc, diags: &mut Diagnostics) -> Option<BodyBlock> {
+    let labels: Vec<String> = block.labels.iter().map(|l| l.as_str().to_string()).collect();
+    let [name] = labels.as_slice() else {
+        diags.push(
+            Diagnostic::error(format!("A dynamic block takes 1 label, found {}", labels.len()))
+                .at(loc)
+                .detail("Name the nested block it generates: dynamic \"ingress\" { ... }."),
+        );
+        return None;
+    };
+    let parts = split(file, block.body);
+    let mut for_each = None;
+    let mut iterator = name.clone();
+    for (key, expr, at) in parts.attrs {
+        match key.as_str() {
+            "for_each" => for_each = Some((expr, at)),
+            "iterator" => match &expr {
+                Expression::Variable(v) => iterator = v.as_str().to_string(),
+                _ => diags.push(
+                    Diagnostic::error("Invalid dynamic iterator name")
+                        .at(at)
+                        .detail("iterator takes a bare name, like iterator = rule."),
+                ),
+            },
+            // Labels of the generated blocks: the blocks gantry's resource
+            // types take have none.
+            other => diags.push(unsupported("argument", other, "a dynamic block", "for_each, iterator, content", at)),
+        }
+    }
+    let mut content = None;
+    for (kind, inner, at) in parts.blocks {
+        match kind.as_str() {
+            "content" if content.is_none() => content = Some(nested_body(file, inner.body, diags)),
+            "content" => diags.push(Diagnostic::error("A dynamic block takes one content block").at(at)),
+            other => diags.push(unsupported("block", other, "a dynamic block", "content", at)),
+        }
+    }
+    let Some((for_each, for_each_loc)) = for_each else {
+        diags.push(Diagnostic::error(format!("dynamic \"{name}\" has no for_each")).at(loc));
+        return None;
+    };
+    let Some(body) = content else {
+        diags.push(Diagnostic::error(format!("dynamic \"{name}\" has no content block")).at(loc));
+        return None;
+    };
+    Some(BodyBlock { name: name.clone(), body, loc, dynamic: Some(Dynamic { for_each, for_each_loc, iterator }) })
 }
 
 fn set_repetition(config: &mut ResourceConfig, rep: Repetition, diags: &mut Diagnostics) {
@@ -476,8 +761,8 @@ fn attribute_name(expr: &Expression) -> Option<String> {
     }
 }
 
-/// `depends_on = [aws_x.y, data.aws_z.w]`.
-fn addresses(expr: &Expression, loc: &Loc, diags: &mut Diagnostics) -> Vec<(ResourceAddr, Loc)> {
+/// `depends_on = [aws_x.y, data.aws_z.w, module.m]`.
+fn addresses(expr: &Expression, loc: &Loc, diags: &mut Diagnostics) -> Vec<(Reference, Loc)> {
     let Expression::Array(items) = expr else {
         diags.push(Diagnostic::error("depends_on takes a list of resource references").at(loc.clone()));
         return Vec::new();
@@ -490,14 +775,14 @@ fn addresses(expr: &Expression, loc: &Loc, diags: &mut Diagnostics) -> Vec<(Reso
             None => diags.push(
                 Diagnostic::error("Invalid depends_on entry")
                     .at(at)
-                    .detail("Each entry must name a resource, like aws_s3_bucket.site or data.aws_region.current."),
+                    .detail("Each entry must name a resource or a module, like aws_s3_bucket.site, data.aws_region.current or module.app."),
             ),
         }
     }
     out
 }
 
-fn reference_addr(expr: &Expression) -> Option<ResourceAddr> {
+fn reference_addr(expr: &Expression) -> Option<Reference> {
     let Expression::Traversal(t) = expr else { return None };
     let Expression::Variable(root) = &t.expr else { return None };
     let names: Vec<&str> = t
@@ -509,9 +794,10 @@ fn reference_addr(expr: &Expression) -> Option<ResourceAddr> {
         })
         .collect();
     match (root.as_str(), names.as_slice()) {
-        ("data", [rtype, name, ..]) => Some(ResourceAddr::data(*rtype, *name)),
-        ("var" | "local" | "each" | "count" | "path", _) => None,
-        (rtype, [name, ..]) => Some(ResourceAddr::managed(rtype, *name)),
+        ("data", [rtype, name, ..]) => Some(Reference::Resource(ResourceAddr::data(*rtype, *name))),
+        ("module", [name]) => Some(Reference::Module { call: name.to_string(), output: None }),
+        ("var" | "local" | "each" | "count" | "path" | "module" | "terraform" | "self", _) => None,
+        (rtype, [name, ..]) => Some(Reference::Resource(ResourceAddr::managed(rtype, *name))),
         _ => None,
     }
 }

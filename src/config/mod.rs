@@ -7,9 +7,11 @@
 
 mod blocks;
 pub mod deploy_settings;
+mod modules;
 mod schema_check;
 pub mod settings;
 pub mod vars;
+mod version;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,24 +20,115 @@ use hcl_edit::expr::Expression;
 
 use crate::addr::ResourceAddr;
 use crate::diag::{Diagnostic, Diagnostics, Loc, SourceMap};
-use crate::eval::TypeConstraint;
+use crate::eval::{Reference, TypeConstraint};
 use crate::value::Value;
 
 pub use settings::{BackendSettings, EnvSettings, Settings};
 
-/// A stack folder, loaded and checked.
+/// A stack folder, loaded and checked: the root module and, through its
+/// module calls, every child module.
 #[derive(Debug)]
 pub struct Stack {
     /// The folder's name: `stacks/vaultsphere` → `vaultsphere`.
     pub name: String,
     pub dir: PathBuf,
     pub sources: SourceMap,
+    pub root: Module,
+}
+
+/// The blocks of one module: the stack folder itself, or a folder a
+/// `module` block names as its source.
+#[derive(Debug, Default)]
+pub struct Module {
+    /// The module's folder.
+    pub dir: PathBuf,
     pub variables: BTreeMap<String, Variable>,
     pub locals: BTreeMap<String, Local>,
-    /// Managed resources and data sources.
+    /// Managed resources and data sources, by their address inside the module.
     pub resources: BTreeMap<ResourceAddr, ResourceConfig>,
     pub outputs: BTreeMap<String, Output>,
     pub provider: Option<ProviderConfig>,
+    /// `module "NAME" { ... }` blocks, by name.
+    pub calls: BTreeMap<String, ModuleCall>,
+    /// `moved { from = ... to = ... }` blocks, in source order.
+    pub moved: Vec<Moved>,
+    /// `terraform { backend "TYPE" { ... } }`: gantry never writes to it; it
+    /// names where Terraform keeps this stack's state.
+    pub backend: Option<TerraformBackend>,
+}
+
+/// A Terraform `backend` (or `cloud`) block, its constant settings as text.
+#[derive(Debug, Clone)]
+pub struct TerraformBackend {
+    pub kind: String,
+    pub settings: BTreeMap<String, Value>,
+    pub loc: Loc,
+}
+
+/// A `moved` block: state recorded at `from` now belongs at `to`.
+#[derive(Debug)]
+pub struct Moved {
+    pub from: MoveEndpoint,
+    pub to: MoveEndpoint,
+    pub loc: Loc,
+}
+
+/// One side of a `moved` block, relative to the module it is written in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveEndpoint {
+    /// `module.a` or `module.a[0]`: everything in that module instance.
+    Module(crate::addr::ModuleInstance),
+    /// `aws_x.a`: every instance of the resource, keys kept.
+    Resource(ResourceAddr),
+    /// `aws_x.a[0]`, `aws_x.a["k"]`: one instance.
+    Instance(crate::addr::InstanceAddr),
+}
+
+/// A `module` block: where the child module comes from, its input values,
+/// and how many instances it has.
+#[derive(Debug)]
+pub struct ModuleCall {
+    pub name: String,
+    /// `source` as written, and where.
+    pub source: String,
+    pub source_loc: Loc,
+    /// Input variables, as arguments of the block.
+    pub args: Vec<BodyAttr>,
+    pub repetition: Repetition,
+    pub depends_on: Vec<(Reference, Loc)>,
+    pub loc: Loc,
+    /// The child module, loaded from `source`.
+    pub module: Module,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Module;
+
+    fn deref(&self) -> &Module {
+        &self.root
+    }
+}
+
+impl Stack {
+    /// The module configuration at a static path of call names.
+    pub fn module(&self, path: &[&str]) -> Option<&Module> {
+        let mut module = &self.root;
+        for name in path {
+            module = &module.calls.get(*name)?.module;
+        }
+        Some(module)
+    }
+
+    /// The block that declares a resource, in whatever module it lives.
+    pub fn resource_config(&self, addr: &ResourceAddr) -> Option<&ResourceConfig> {
+        self.module(&addr.module.static_path())?.resources.get(&addr.local())
+    }
+
+    /// The module call that made a module instance (`None` for the root).
+    pub fn call(&self, path: &[&str]) -> Option<&ModuleCall> {
+        let (last, parent) = path.split_last()?;
+        self.module(parent)?.calls.get(*last)
+    }
 }
 
 #[derive(Debug)]
@@ -70,7 +163,7 @@ pub struct Output {
     pub expr: Expression,
     pub sensitive: bool,
     pub description: Option<String>,
-    pub depends_on: Vec<(ResourceAddr, Loc)>,
+    pub depends_on: Vec<(Reference, Loc)>,
     pub loc: Loc,
 }
 
@@ -98,8 +191,22 @@ pub struct BodyAttr {
 #[derive(Debug)]
 pub struct BodyBlock {
     pub name: String,
+    /// The block's arguments; for a `dynamic` block, its `content`.
     pub body: Body,
     pub loc: Loc,
+    /// Set for `dynamic "NAME" { for_each = ... content { ... } }`: the
+    /// body is repeated once per element.
+    pub dynamic: Option<Dynamic>,
+}
+
+/// What repeats a `dynamic` block.
+#[derive(Debug)]
+pub struct Dynamic {
+    pub for_each: Expression,
+    pub for_each_loc: Loc,
+    /// The name the content uses for the element (`NAME.key`,
+    /// `NAME.value`): `iterator`, else the block's name.
+    pub iterator: String,
 }
 
 /// How many instances a resource has.
@@ -124,7 +231,7 @@ pub struct ResourceConfig {
     pub addr: ResourceAddr,
     pub body: Body,
     pub repetition: Repetition,
-    pub depends_on: Vec<(ResourceAddr, Loc)>,
+    pub depends_on: Vec<(Reference, Loc)>,
     pub lifecycle: Lifecycle,
     /// `# gantry:NAME` comments right above the block (opt-outs of checks).
     pub directives: Vec<String>,
@@ -138,59 +245,26 @@ impl ResourceConfig {
 }
 
 impl Stack {
-    /// Loads and checks every `*.tf` file in `dir`.
+    /// Loads and checks every `*.tf` file in `dir`, and the modules they call.
     pub fn load(dir: &Path) -> Result<Stack, (SourceMap, Diagnostics)> {
         let mut sources = SourceMap::default();
         let mut diags = Diagnostics::default();
         let name = stack_name(dir);
-        let files = match tf_files(dir) {
-            Ok(files) => files,
-            Err(d) => return Err((sources, d.into())),
-        };
-        let mut stack = Stack {
-            name,
-            dir: dir.to_path_buf(),
-            sources: SourceMap::default(),
-            variables: BTreeMap::new(),
-            locals: BTreeMap::new(),
-            resources: BTreeMap::new(),
-            outputs: BTreeMap::new(),
-            provider: None,
-        };
-        for path in files {
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(e) => {
-                    diags.push(Diagnostic::error(format!("Cannot read {}: {e}", path.display())));
-                    continue;
-                }
-            };
-            let file = sources.add(path.clone(), text);
-            match hcl_edit::parser::parse_body(&sources.get(file).text) {
-                Ok(body) => blocks::collect(&mut stack, file, &sources, body, &mut diags),
-                Err(e) => {
-                    let loc = e.location();
-                    diags.push(
-                        Diagnostic::error(format!("Syntax error: {}", e.message()))
-                            .in_file(&path, loc.line(), loc.column())
-                            .detail(format!("{} | {}", loc.line(), e.line().trim_end())),
-                    );
-                }
-            }
+        if let Err(d) = tf_files(dir) {
+            return Err((sources, d.into()));
         }
-        if stack.resources.is_empty() && stack.outputs.is_empty() && !diags.has_errors() && sources.files().is_empty() {
+        let root = modules::load_root(dir, &mut sources, &mut diags);
+        if root.resources.is_empty() && root.outputs.is_empty() && !diags.has_errors() && sources.files().is_empty() {
             diags.push(
                 Diagnostic::error(format!("No stack files in {}", dir.display()))
                     .detail("A stack is a folder of .tf files; pass it with -s/--stack."),
             );
         }
-        schema_check::check(&stack, &mut diags);
-        stack.sources = sources;
+        check_module(&root, &mut diags);
         if diags.has_errors() {
-            let sources = std::mem::take(&mut stack.sources);
             return Err((sources, diags));
         }
-        Ok(stack)
+        Ok(Stack { name, dir: dir.to_path_buf(), sources, root })
     }
 
     pub fn describe(&self, loc: &Loc) -> String {
@@ -226,6 +300,46 @@ impl crate::eval::Scope for ConstScope {
 pub fn stack_name(dir: &Path) -> String {
     let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "stack".to_string())
+}
+
+/// Schema checks of a module and its children.
+fn check_module(module: &Module, diags: &mut Diagnostics) {
+    schema_check::check(module, diags);
+    for call in module.calls.values() {
+        check_module(&call.module, diags);
+    }
+}
+
+/// Parses the `.tf` files of one module folder into `module`.
+fn parse_files(
+    module: &mut Module,
+    files: Vec<PathBuf>,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Vec<ModuleCall> {
+    let mut calls = Vec::new();
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                diags.push(Diagnostic::error(format!("Cannot read {}: {e}", path.display())));
+                continue;
+            }
+        };
+        let file = sources.add(path.clone(), text);
+        match hcl_edit::parser::parse_body(&sources.get(file).text) {
+            Ok(body) => calls.extend(blocks::collect(module, file, sources, body, diags)),
+            Err(e) => {
+                let loc = e.location();
+                diags.push(
+                    Diagnostic::error(format!("Syntax error: {}", e.message()))
+                        .in_file(&path, loc.line(), loc.column())
+                        .detail(format!("{} | {}", loc.line(), e.line().trim_end())),
+                );
+            }
+        }
+    }
+    calls
 }
 
 fn tf_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {

@@ -1,12 +1,12 @@
 //! Checks resource and data blocks against their type's schema: known type,
 //! known attributes and blocks, required ones present, computed ones not set.
 
-use super::{Body, ResourceConfig, Stack};
+use super::{Body, Module, ResourceConfig};
 use crate::addr::Mode;
 use crate::diag::{Diagnostic, Diagnostics, Loc};
 use crate::resources::{self, BlockSchema, Presence, Schema};
 
-pub(super) fn check(stack: &Stack, diags: &mut Diagnostics) {
+pub(super) fn check(stack: &Module, diags: &mut Diagnostics) {
     for config in stack.resources.values() {
         check_resource(config, diags);
     }

@@ -104,7 +104,7 @@ pub fn resolve(stack: &Stack, sources: &VarSources) -> Result<BTreeMap<String, V
             continue;
         }
         let value = value.marked_if(var.sensitive);
-        check_validations(stack, var, &value, &mut diags);
+        check_validations(&stack.dir, var, &value, &mut diags);
         values.insert(name.clone(), value);
     }
     if diags.has_errors() {
@@ -160,8 +160,9 @@ fn convert(var: &Variable, raw: Raw) -> Result<Value, Diagnostic> {
     })
 }
 
-fn check_validations(stack: &Stack, var: &Variable, value: &Value, diags: &mut Diagnostics) {
-    let scope = OneVar { name: &var.name, value, dir: &stack.dir };
+/// Runs a variable's validation blocks on its value.
+pub(crate) fn check_validations(dir: &Path, var: &Variable, value: &Value, diags: &mut Diagnostics) {
+    let scope = OneVar { name: &var.name, value, dir };
     for validation in &var.validations {
         let result = eval::eval(&validation.condition, &scope);
         match result.as_ref().map(Value::peel) {

@@ -38,6 +38,13 @@ pub fn eval(expr: &Expression, scope: &dyn Scope) -> Result<Value, EvalError> {
     Evaluator::new(scope).eval(expr)
 }
 
+/// Evaluates `expr` with extra names bound, innermost last: the iterators
+/// of the `dynamic` blocks it sits in (`ingress.value`).
+pub fn eval_with(expr: &Expression, scope: &dyn Scope, bound: &[(String, Value)]) -> Result<Value, EvalError> {
+    let mut ev = Evaluator::new(scope);
+    ev.with_bindings(bound.to_vec(), |ev| ev.eval(expr))
+}
+
 /// Evaluation state for one top-level expression.
 pub(crate) struct Evaluator<'s> {
     pub(crate) scope: &'s dyn Scope,
@@ -259,8 +266,9 @@ impl<'s> Evaluator<'s> {
                 Ok((if which == "key" { key } else { value }, 1))
             }
             "path" => match attr(0) {
-                Some("module" | "root" | "cwd") => {
-                    Ok((Value::String(self.scope.module_dir().to_string_lossy().into_owned()), 1))
+                Some(which @ ("module" | "root" | "cwd")) => {
+                    let path = self.scope.path(which).ok_or_else(|| error(undeclared(&Reference::Path), span_to(0)))?;
+                    Ok((Value::String(path), 1))
                 }
                 Some(other) => Err(error(
                     format!("Invalid \"path\" attribute: the \"path\" object has no attribute \"{other}\"; use path.module, path.root or path.cwd"),
@@ -281,8 +289,24 @@ impl<'s> Evaluator<'s> {
                     span_to(1),
                 )),
             },
-            "self" | "terraform" | "module" => Err(error(
-                format!("Unsupported reference: gantry does not support \"{root}.\" references; supported are var., local., data., count.index, each.key, each.value, path. and resource references TYPE.NAME"),
+            "module" => {
+                let call = attr(0).ok_or_else(|| missing_attr("\"module\""))?;
+                let v = self.scope.module(call).ok_or_else(|| {
+                    error(undeclared(&Reference::Module { call: call.to_string(), output: None }), span_to(0))
+                })?;
+                Ok((v, 1))
+            }
+            "terraform" => match attr(0) {
+                // gantry's environments are its workspaces; Terraform's
+                // `default` is what a stack run unchanged by Terraform sees.
+                Some("workspace") => Ok((Value::String("default".to_string()), 1)),
+                _ => Err(error(
+                    "Invalid \"terraform\" attribute: the only attribute of the \"terraform\" object is \"workspace\"",
+                    span_to(0),
+                )),
+            },
+            "self" => Err(error(
+                "Unsupported reference: \"self\" is only available in provisioner and connection blocks, which gantry does not support",
                 span_to(0),
             )),
             rtype => match attr(0) {
@@ -632,6 +656,8 @@ pub(crate) fn undeclared(reference: &Reference) -> String {
         Reference::CountIndex => "Reference to \"count\" in non-counted context: \"count.index\" is only available in resources that set \"count\"".to_string(),
         Reference::Each => "Reference to \"each\" in context without for_each: \"each.key\" and \"each.value\" are only available in resources that set \"for_each\"".to_string(),
         Reference::Path => "Reference to \"path\" is not available here".to_string(),
+        Reference::Module { call, .. } => format!("Reference to undeclared module \"{call}\": declare it with a module \"{call}\" block"),
+        Reference::Terraform => "Reference to \"terraform\" is not available here".to_string(),
     }
 }
 

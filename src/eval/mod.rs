@@ -27,7 +27,7 @@ use std::path::Path;
 use crate::addr::ResourceAddr;
 use crate::value::Value;
 
-pub use expr::eval;
+pub use expr::{eval, eval_with};
 pub use functions::function_names;
 pub use refs::references;
 pub use types::{parse_type, TypeConstraint};
@@ -46,8 +46,28 @@ pub trait Scope {
     fn count_index(&self) -> Option<Value>;
     /// `each.key` and `each.value`, inside a resource with `for_each`.
     fn each(&self) -> Option<(Value, Value)>;
-    /// The stack folder: `path.module`, and the base of `file()` and `templatefile()`.
+    /// The stack folder: the base of relative paths in `file()` and
+    /// `templatefile()` (Terraform's working directory when run in the
+    /// stack folder).
     fn module_dir(&self) -> &Path;
+    /// `module.NAME`: the outputs of a module call, an object per instance
+    /// (a list under `count`, a map under `for_each`). `None` when no such
+    /// call is declared.
+    fn module(&self, name: &str) -> Option<Value> {
+        let _ = name;
+        None
+    }
+    /// `path.module`, `path.root` and `path.cwd`, as Terraform gives them
+    /// when run as `terraform -chdir=STACK`: the module's folder relative
+    /// to the stack folder (`.` for the root module), `.`, and the absolute
+    /// folder the command was started in.
+    fn path(&self, which: &str) -> Option<String> {
+        match which {
+            "module" | "root" => Some(".".to_string()),
+            "cwd" => std::env::current_dir().ok().map(|d| d.to_string_lossy().into_owned()),
+            _ => None,
+        }
+    }
 }
 
 /// Why an expression could not be evaluated.
@@ -65,9 +85,16 @@ pub enum Reference {
     Variable(String),
     Local(String),
     Resource(ResourceAddr),
+    /// `module.NAME` or `module.NAME.OUTPUT`.
+    Module {
+        call: String,
+        output: Option<String>,
+    },
     CountIndex,
     Each,
     Path,
+    /// `terraform.workspace`.
+    Terraform,
 }
 
 /// A reference and where it appears.

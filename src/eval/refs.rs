@@ -150,7 +150,15 @@ impl Walker {
                 (Some(t), Some(n)) => (Reference::Resource(ResourceAddr::data(t, n)), 2),
                 _ => return,
             },
-            "self" | "terraform" | "module" => return,
+            "module" => match (attr(0), attr(1)) {
+                (Some(call), output) => {
+                    let used = if output.is_some() { 2 } else { 1 };
+                    (Reference::Module { call, output }, used)
+                }
+                _ => return,
+            },
+            "terraform" => (Reference::Terraform, usize::from(!ops.is_empty())),
+            "self" => return,
             rtype => match attr(0) {
                 Some(n) => (Reference::Resource(ResourceAddr::managed(rtype, n)), 1),
                 // A bare unknown name is an error that evaluation reports.
@@ -184,6 +192,8 @@ impl Evaluator<'_> {
                 Reference::Variable(n) => scope.variable(n).is_some(),
                 Reference::Local(n) => scope.local(n).is_some(),
                 Reference::Resource(addr) => scope.resource(addr).is_some(),
+                Reference::Module { call, .. } => scope.module(call).is_some(),
+                Reference::Terraform => true,
                 Reference::CountIndex => scope.count_index().is_some(),
                 Reference::Each => scope.each().is_some(),
                 Reference::Path => true,

@@ -34,7 +34,11 @@ fn references_resolve_through_scope() {
     assert_eq!(ok("var.zones[0]"), s("a"));
     assert_eq!(ok("var.zones.1"), s("b"));
     assert_eq!(ok("var.zones[\"2\"]"), s("c"));
-    assert_eq!(ok("path.module"), s(env!("CARGO_MANIFEST_DIR")));
+    // As Terraform gives them when run in the stack folder.
+    assert_eq!(ok("path.module"), s("."));
+    assert_eq!(ok("path.root"), s("."));
+    assert_eq!(ok("path.cwd"), s(std::env::current_dir().unwrap().to_str().unwrap()));
+    assert_eq!(ok("terraform.workspace"), s("default"));
 }
 
 #[test]
@@ -262,7 +266,8 @@ fn reference_errors_are_terraform_like() {
     assert_eq!(err_at("var", "cannot be accessed directly"), "var");
     assert_eq!(err_at("count.foo", "\"count\" attribute"), "count.foo");
     assert_eq!(err_at("path.nope", "\"path\" attribute"), "path.nope");
-    assert_eq!(err_at("terraform.workspace", "does not support"), "terraform.workspace");
+    assert_eq!(err_at("terraform.version", "only attribute"), "terraform.version");
+    assert_eq!(err_at("module.nope.x", "undeclared module"), "module.nope");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod diff;
+pub mod moves;
 pub mod refresh;
 pub mod safety;
 pub mod saved;
@@ -97,6 +98,8 @@ pub struct Plan {
     pub outputs: Vec<OutputChange>,
     /// Destroy plan (everything deleted).
     pub destroy: bool,
+    /// Addresses renamed by `moved` blocks: (from, to).
+    pub moves: Vec<moves::Move>,
 }
 
 /// Counts for the summary line.
@@ -128,7 +131,9 @@ impl Plan {
     /// True when apply would change any resource (outputs alone count too, as
     /// in Terraform).
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp) || self.outputs.iter().any(|o| o.action != Action::NoOp)
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+            || self.outputs.iter().any(|o| o.action != Action::NoOp)
+            || !self.moves.is_empty()
     }
 
     pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {

@@ -92,18 +92,18 @@ pub fn check_stack(
     vars: std::collections::BTreeMap<String, Value>,
 ) -> Vec<Diagnostic> {
     use crate::graph::Node;
-    let mut values = crate::scope::Values::new(&stack.dir, vars);
+    let mut values = crate::scope::Values::for_graph(stack, graph, vars);
     for name in stack.variables.keys() {
-        values.vars.entry(name.clone()).or_insert(Value::Unknown);
+        values.root_vars_mut().entry(name.clone()).or_insert(Value::Unknown);
     }
     let mut out = Vec::new();
     for &i in &graph.order {
         match graph.node(i) {
-            Node::Local(name) => {
+            Node::Local(module, name) if module.is_root() => {
                 let v = eval::eval(&stack.locals[name].expr, &values.scope()).unwrap_or(Value::Unknown);
-                values.locals.insert(name.clone(), v);
+                values.frame_mut(module).locals.insert(name.clone(), v);
             }
-            Node::Resource(addr) if addr.rtype == "aws_iam_role" => {
+            Node::Resource(addr) if addr.rtype == "aws_iam_role" && addr.module.is_root() => {
                 let config = &stack.resources[addr];
                 let github = declares_github_provider(stack, &values.scope());
                 if let Ok(instances) = crate::desired::expand(config, &values.scope()) {

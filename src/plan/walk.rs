@@ -9,8 +9,8 @@ use crate::aws::AwsCtx;
 use crate::config::{Repetition, Stack};
 use crate::desired::{self, AttrValues};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::eval;
 use crate::graph::{Graph, Node};
+use crate::node_eval::{eval_local, eval_output, eval_variable, read_data};
 use crate::resources;
 use crate::scope::Values;
 use crate::state::State;
@@ -41,12 +41,7 @@ pub struct PlanOptions {
     pub targets: Vec<InstanceAddr>,
 }
 
-/// The provider's evaluated settings.
-#[derive(Debug, Clone, Default)]
-pub struct ProviderValues {
-    pub region: Option<String>,
-    pub default_tags: Value,
-}
+pub use crate::node_eval::{eval_provider, ProviderValues};
 
 /// A plan and what apply needs to carry it out.
 pub struct Planned {
@@ -60,89 +55,12 @@ pub struct Planned {
     pub data: BTreeMap<ResourceAddr, Value>,
 }
 
-/// Evaluates the provider block.
-pub fn eval_provider(stack: &Stack, values: &Values) -> Result<ProviderValues, Diagnostics> {
-    let mut out = ProviderValues::default();
-    let Some(p) = &stack.provider else { return Ok(out) };
-    let scope = values.scope();
-    if let Some((expr, loc)) = &p.region {
-        let v = eval::eval(expr, &scope)
-            .map_err(|e| Diagnostic::error("Invalid provider region").at(loc.narrow(e.span)).detail(e.message))?;
-        match v.peel() {
-            Value::String(s) => out.region = Some(s.clone()),
-            Value::Null => {}
-            other => {
-                return Err(Diagnostic::error("Invalid provider region")
-                    .at(loc.clone())
-                    .detail(format!("region must be a string known at plan time, found {}", other.type_name()))
-                    .into())
-            }
-        }
-    }
-    if let Some((expr, loc)) = &p.default_tags {
-        let v = eval::eval(expr, &scope)
-            .map_err(|e| Diagnostic::error("Invalid default_tags").at(loc.narrow(e.span)).detail(e.message))?;
-        out.default_tags = desired::convert(resources::Ty::MapOfString, v)
-            .map_err(|m| Diagnostic::error("Invalid default_tags").at(loc.clone()).detail(m))?;
-    }
-    Ok(out)
-}
-
-pub fn eval_local(stack: &Stack, values: &mut Values, name: &str) -> Result<(), Diagnostic> {
-    let local = &stack.locals[name];
-    let v = eval::eval(&local.expr, &values.scope()).map_err(|e| {
-        Diagnostic::error(format!("Invalid value for local.{name}")).at(local.loc.narrow(e.span)).detail(e.message)
-    })?;
-    values.locals.insert(name.to_string(), v);
-    Ok(())
-}
-
-/// Evaluates an output; a sensitive value needs `sensitive = true`.
-pub fn eval_output(stack: &Stack, values: &Values, name: &str) -> Result<Value, Diagnostic> {
-    let output = &stack.outputs[name];
-    let v = eval::eval(&output.expr, &values.scope()).map_err(|e| {
-        Diagnostic::error(format!("Invalid value for output \"{name}\""))
-            .at(output.loc.narrow(e.span))
-            .detail(e.message)
-    })?;
-    if v.is_sensitive() && !output.sensitive {
-        return Err(Diagnostic::error(format!("Output \"{name}\" refers to sensitive values"))
-            .at(output.loc.clone())
-            .detail("Add `sensitive = true` to the output block to confirm it may hold a secret; gantry will then not show or store its value."));
-    }
-    Ok(v.marked_if(output.sensitive))
-}
-
-/// Reads a data source, or leaves it unknown while its arguments are.
-pub async fn read_data(
-    stack: &Stack,
-    values: &mut Values,
-    aws: &AwsCtx,
-    provider: &ProviderValues,
-    addr: &ResourceAddr,
-) -> Result<(), Diagnostics> {
-    let config = &stack.resources[addr];
-    let Some(ds) = resources::data_source(&addr.rtype) else { return Ok(()) };
-    let args = desired::evaluate(ds.schema(), &config.body, &values.scope(), &provider.default_tags, &config.loc)?;
-    let known = args.values().all(Value::is_known);
-    let value = if known {
-        let json: resources::Attrs = args.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
-        let attrs = ds.read(aws, &json).await.map_err(|e| {
-            Diagnostic::error(format!("Reading {addr} failed")).at(config.loc.clone()).detail(e.to_string())
-        })?;
-        Value::Map(attrs.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
-    } else {
-        Value::Unknown
-    };
-    values.resources.insert(addr.clone(), value);
-    Ok(())
-}
-
 /// Runs the plan.
 pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOptions) -> Result<Planned, Diagnostics> {
     let PlanInputs { stack, graph, env, vars } = inputs;
-    let prior = prior.unwrap_or_default();
-    let mut values = Values::new(&stack.dir, vars);
+    let mut prior = prior.unwrap_or_default();
+    let moves = super::moves::apply_moves(stack, graph, &mut prior)?;
+    let mut values = Values::for_graph(stack, graph, vars);
     let mut diags = Diagnostics::default();
     let mut provider = ProviderValues::default();
     let mut aws: Option<AwsCtx> = None;
@@ -162,7 +80,7 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
             continue;
         }
         let result: Result<(), Diagnostics> = match &node {
-            Node::Variable(_) => Ok(()),
+            Node::Variable(module, name) => eval_variable(stack, &mut values, module, name),
             Node::Provider => match eval_provider(stack, &values) {
                 Ok(p) => {
                     provider = p;
@@ -188,7 +106,7 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
                 }
                 Err(d) => Err(d),
             },
-            Node::Local(name) => eval_local(stack, &mut values, name).map_err(Diagnostics::from),
+            Node::Local(module, name) => eval_local(stack, &mut values, module, name).map_err(Diagnostics::from),
             Node::Resource(addr) if addr.mode == Mode::Data => match &aws {
                 Some(ctx) => read_data(stack, &mut values, ctx, &provider, addr).await,
                 None => Ok(()),
@@ -196,11 +114,12 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
             Node::Resource(addr) => {
                 plan_resource(stack, graph, &mut values, &refreshed, &provider, addr, options, &mut changes)
             }
-            Node::Output(name) => match eval_output(stack, &values, name) {
-                Ok(after) => {
+            Node::Output(module, name) => match eval_output(stack, &mut values, module, name) {
+                Ok(after) if module.is_root() => {
                     outputs.push(output_change(&prior, name, after, stack.outputs[name].sensitive, &refreshed));
                     Ok(())
                 }
+                Ok(_) => Ok(()),
                 Err(d) => Err(d.into()),
             },
         };
@@ -217,10 +136,16 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
         None => AwsCtx::load(provider.region.clone()).await,
     };
 
-    // Resources in state whose block was removed from the configuration.
+    // Resources in state whose block (or module instance) was removed
+    // from the configuration.
     for r in &refreshed.resources {
-        if !stack.resources.contains_key(&r.address.resource) {
-            changes.push(delete_change(r, "its resource block was removed from the configuration"));
+        if !graph.index.contains_key(&Node::Resource(r.address.resource.clone())) {
+            let reason = if stack.resource_config(&r.address.resource).is_some() {
+                "its module instance is no longer in count/for_each"
+            } else {
+                "its resource block was removed from the configuration"
+            };
+            changes.push(delete_change(r, reason));
         }
     }
     if options.destroy {
@@ -239,7 +164,7 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
     }
     for change in &changes {
         if change.action.is_destructive() {
-            if let Some(config) = stack.resources.get(&change.addr.resource) {
+            if let Some(config) = stack.resource_config(&change.addr.resource) {
                 if config.lifecycle.prevent_destroy {
                     diags.push(
                         Diagnostic::error(format!("Instance cannot be destroyed: {}", change.addr))
@@ -259,8 +184,15 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
     }
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
-    let plan =
-        Plan { stack: stack.name.clone(), env: env.to_string(), changes, drift, outputs, destroy: options.destroy };
+    let plan = Plan {
+        stack: stack.name.clone(),
+        env: env.to_string(),
+        changes,
+        drift,
+        outputs,
+        destroy: options.destroy,
+        moves,
+    };
     let data = values.resources.into_iter().filter(|(a, v)| a.mode == Mode::Data && v.is_known()).collect();
     Ok(Planned { plan, refreshed, aws, provider, adopted, data })
 }
@@ -277,11 +209,11 @@ fn plan_resource(
     changes: &mut Vec<ResourceChange>,
 ) -> Result<(), Diagnostics> {
     let _ = (graph, options);
-    let config = &stack.resources[addr];
+    let Some(config) = stack.resource_config(addr) else { return Ok(()) };
     let Some(rt) = resources::resource_type(&addr.rtype) else { return Ok(()) };
     let schema = rt.schema();
     let hasher = refreshed.hasher();
-    let instances = desired::expand(config, &values.scope())?;
+    let instances = desired::expand(config, &values.module_scope(&addr.module))?;
     let mut diags = Diagnostics::default();
     let mut instance_values = Vec::new();
     let keys: BTreeSet<InstanceKey> = instances.iter().map(|(k, _)| k.clone()).collect();
@@ -289,7 +221,7 @@ fn plan_resource(
         addr.rtype == "aws_iam_role" && super::safety::declares_github_provider(stack, &values.scope());
     for (key, each_value) in &instances {
         let iaddr = addr.instance(key.clone());
-        let scope = values.instance_scope(key, each_value.as_ref());
+        let scope = values.resource_scope(&addr.module, key, each_value.as_ref());
         let unsafe_trust = super::safety::check_role(config, &scope, github_in_stack);
         if !unsafe_trust.is_empty() {
             diags.extend(Diagnostics(unsafe_trust));

@@ -132,6 +132,7 @@ fn sample_plan() -> Plan {
             sensitive: false,
         }],
         destroy: false,
+        moves: Vec::new(),
     }
 }
 

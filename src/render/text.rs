@@ -60,7 +60,21 @@ impl TextRenderer {
                 writeln!(out, "gantry detected the following changes made outside of gantry since the last apply:\n");
             out.push_str(&self.render_drift_list(&plan.drift));
         }
+        for (from, to) in &plan.moves {
+            let _ = writeln!(out, "{}", self.paint(&format!("  # {from} has moved to {to}"), Style::Bold));
+        }
+        if !plan.moves.is_empty() {
+            out.push('\n');
+        }
         let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+        if changes.is_empty() && !plan.moves.is_empty() && !plan.outputs.iter().any(|o| o.action != Action::NoOp) {
+            let _ = writeln!(
+                out,
+                "Plan: 0 to add, 0 to change, 0 to destroy, {} moved. Applying records the new addresses in state.",
+                plan.moves.len()
+            );
+            return out;
+        }
         if changes.is_empty() {
             let outputs_changed = plan.outputs.iter().any(|o| o.action != Action::NoOp);
             if outputs_changed {
