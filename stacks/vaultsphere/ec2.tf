@@ -1,41 +1,20 @@
 # One app host in the default VPC: the app listens on 80, SSH only from the
-# operators' range. Deploys reach it over SSH or SSM (gantry deploy).
+# operators' range. Deploys reach it over SSH or SSM (gantry deploy). The host
+# (role, instance profile, security group, instance) is a local module.
 
-resource "aws_security_group" "app" {
-  name        = "${var.name_prefix}-${var.env}-app"
-  description = "VaultSphere app host (${var.env})"
+module "app_host" {
+  source = "./modules/app_host"
 
-  ingress {
-    description = "HTTP from anywhere"
-    from_port   = 80
-    to_port     = 80
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
+  name          = "${var.name_prefix}-${var.env}-app"
+  description   = "VaultSphere app host (${var.env})"
+  ami           = var.ami
+  instance_type = var.instance_type
+  key_name      = var.key_name
+  ssh_cidr      = var.ssh_cidr
 
-  ingress {
-    description = "SSH from the operators"
-    from_port   = 22
-    to_port     = 22
-    protocol    = "tcp"
-    cidr_blocks = [var.ssh_cidr]
-  }
-
-  egress {
-    description = "Pulling images, reaching AWS APIs"
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-}
-
-resource "aws_instance" "app" {
-  ami                    = var.ami
-  instance_type          = var.instance_type
-  key_name               = var.key_name
-  vpc_security_group_ids = [aws_security_group.app.id]
-  iam_instance_profile   = aws_iam_instance_profile.app.name
+  runtime_policy = local.app_runtime_policy
+  # Pulling images from ECR: the AWS-managed read-only policy.
+  managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"]
 
   # Docker and compose for `gantry deploy`; the app itself arrives by deploy.
   user_data = <<-EOT
@@ -44,8 +23,36 @@ resource "aws_instance" "app" {
     if command -v dnf >/dev/null; then dnf install -y docker; else apt-get update && apt-get install -y docker.io docker-compose; fi
     systemctl enable --now docker
   EOT
+}
 
-  tags = {
-    Name = "${var.name_prefix}-${var.env}-app"
-  }
+# Environments applied before the host became a module keep their objects:
+# these blocks move them to their addresses inside it.
+moved {
+  from = aws_iam_role.app
+  to   = module.app_host.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.app_runtime
+  to   = module.app_host.aws_iam_role_policy.runtime
+}
+
+moved {
+  from = aws_iam_role_policy_attachment.app_ecr_pull
+  to   = module.app_host.aws_iam_role_policy_attachment.managed["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"]
+}
+
+moved {
+  from = aws_iam_instance_profile.app
+  to   = module.app_host.aws_iam_instance_profile.this
+}
+
+moved {
+  from = aws_security_group.app
+  to   = module.app_host.aws_security_group.this
+}
+
+moved {
+  from = aws_instance.app
+  to   = module.app_host.aws_instance.this
 }

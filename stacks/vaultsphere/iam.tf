@@ -70,26 +70,10 @@ resource "aws_iam_role_policy" "ci_push" {
   })
 }
 
-# The app host's role: its own SSM path, its three tables, pulling images.
-resource "aws_iam_role" "app" {
-  name        = "${var.name_prefix}-${var.env}-app"
-  description = "VaultSphere app host (${var.env})"
-
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ec2.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-}
-
-resource "aws_iam_role_policy" "app_runtime" {
-  name = "runtime"
-  role = aws_iam_role.app.name
-
-  policy = jsonencode({
+# What the app may do at run time: its own SSM path and its three tables.
+# The host's role, which carries it, is in the app_host module (ec2.tf).
+locals {
+  app_runtime_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
       {
@@ -115,15 +99,4 @@ resource "aws_iam_role_policy" "app_runtime" {
       },
     ]
   })
-}
-
-# Pulling images from ECR: the AWS-managed read-only policy.
-resource "aws_iam_role_policy_attachment" "app_ecr_pull" {
-  role       = aws_iam_role.app.name
-  policy_arn = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
-}
-
-resource "aws_iam_instance_profile" "app" {
-  name = "${var.name_prefix}-${var.env}-app"
-  role = aws_iam_role.app.name
 }

@@ -29,17 +29,17 @@ output "region" {
 
 output "instance_id" {
   description = "The app host."
-  value       = aws_instance.app.id
+  value       = module.app_host.instance_id
 }
 
 output "public_ip" {
   description = "Public address of the app host."
-  value       = aws_instance.app.public_ip
+  value       = module.app_host.public_ip
 }
 
 output "public_dns" {
   description = "Public DNS name of the app host."
-  value       = aws_instance.app.public_dns
+  value       = module.app_host.public_dns
 }
 
 output "ci_deploy_role_arn" {
@@ -49,5 +49,5 @@ output "ci_deploy_role_arn" {
 
 output "app_role_arn" {
   description = "The app host's role."
-  value       = aws_iam_role.app.arn
+  value       = module.app_host.role_arn
 }
