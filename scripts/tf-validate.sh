@@ -65,13 +65,22 @@ export TF_CLI_CONFIG_FILE=/dev/null
 export TF_IN_AUTOMATION=1
 export CHECKPOINT_DISABLE=1
 
+# One copy of the trees the stacks live in, laid out as in the repo, so
+# that module sources such as ../shared-module resolve as they do for gantry.
+for tree in stacks tests/fixtures; do
+    mkdir -p "${work}/${tree}"
+    cp -R "${REPO_ROOT}/${tree}/." "${work}/${tree}/"
+done
+find "${work}" \( -name .terraform -o -name .terraform.lock.hcl \) -prune -exec rm -rf {} +
+
 failed=0
 for stack in "${stacks[@]}"; do
     name="${stack#"${REPO_ROOT}"/}"
-    copy="${work}/$(printf '%s' "${name}" | tr '/' '_')"
-    mkdir -p "${copy}"
-    cp -R "${stack}/." "${copy}/"
-    rm -rf "${copy}/.terraform" "${copy}/.terraform.lock.hcl"
+    copy="${work}/${name}"
+    if [[ ! -d "${copy}" ]]; then
+        mkdir -p "${copy}"
+        cp -R "${stack}/." "${copy}/"
+    fi
     if ! out="$(cd "${copy}" && terraform fmt -check -diff -recursive 2>&1)"; then
         echo "FAIL ${name}: not terraform-fmt formatted" >&2
         printf '%s\n' "${out}" >&2
