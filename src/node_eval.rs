@@ -170,3 +170,71 @@ pub async fn read_data(
     values.set_resource(addr, out, repeated);
     Ok(())
 }
+
+/// Evaluates conditions (preconditions, postconditions with `self`, check
+/// asserts). A condition that is false is a diagnostic of `severity` with
+/// its error message; one still unknown waits for apply, as in Terraform.
+pub fn check_conditions<'a>(
+    conditions: impl IntoIterator<Item = &'a crate::config::Condition>,
+    scope: &dyn eval::Scope,
+    self_value: Option<&Value>,
+    what: &str,
+    severity: crate::diag::Severity,
+) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    let bound: Vec<(String, Value)> = self_value.map(|v| ("self".to_string(), v.clone())).into_iter().collect();
+    for c in conditions {
+        if c.post != self_value.is_some() {
+            continue;
+        }
+        let result = eval::eval_with(&c.condition, scope, &bound);
+        let mut d = match result.as_ref().map(Value::peel) {
+            Ok(Value::Bool(true)) | Ok(Value::Unknown) => continue,
+            Ok(Value::Bool(false)) => {
+                let message = eval::eval_with(&c.error_message, scope, &bound)
+                    .ok()
+                    .and_then(|m| if m.is_sensitive() { None } else { m.as_str().map(str::to_string) })
+                    .unwrap_or_else(|| "The condition is false.".to_string());
+                let kind = match (c.post, severity) {
+                    (true, _) => "Resource postcondition failed",
+                    (false, crate::diag::Severity::Warning) => "Check block assertion failed",
+                    (false, _) => "Resource precondition failed",
+                };
+                Diagnostic::error(format!("{kind}: {what}")).at(c.loc.clone()).detail(message)
+            }
+            Ok(other) => Diagnostic::error(format!("Invalid condition result in {what}"))
+                .at(c.loc.clone())
+                .detail(format!("A condition must be true or false, found {}.", other.type_name())),
+            Err(e) => Diagnostic::error(format!("Invalid condition in {what}"))
+                .at(c.loc.narrow(e.span.clone()))
+                .detail(e.message.clone()),
+        };
+        d.severity = severity;
+        out.push(d);
+    }
+    out
+}
+
+/// Runs the asserts of every `check` block of every module instance: a
+/// failed one is a warning, never a reason to stop.
+pub fn run_checks(stack: &Stack, graph: &crate::graph::Graph, values: &Values) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    for module in graph.module_instances() {
+        let Some(config) = stack.module(&module.static_path()) else { continue };
+        for check in &config.checks {
+            let what = if module.is_root() {
+                format!("check.{}", check.name)
+            } else {
+                format!("{module}.check.{}", check.name)
+            };
+            out.extend(check_conditions(
+                &check.asserts,
+                &values.module_scope(&module),
+                None,
+                &what,
+                crate::diag::Severity::Warning,
+            ));
+        }
+    }
+    out
+}

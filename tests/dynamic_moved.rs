@@ -122,3 +122,68 @@ fn moved_blocks_rename_without_replacing() {
     std::fs::remove_file(stack.join("moved.tf")).unwrap();
     run(&g, &stack, &["destroy", "--auto-approve"]).assert().success();
 }
+
+#[test]
+fn conditions_checks_and_required_version() {
+    let g = Gantry::new();
+    let p = g.prefix().to_string();
+    let stack = format!(
+        r#"terraform {{
+  required_version = ">= 1.5, < 2.0"
+}}
+
+variable "size" {{
+  type    = number
+  default = 3
+}}
+
+resource "aws_ssm_parameter" "p" {{
+  name  = "/{p}/size"
+  type  = "String"
+  value = tostring(var.size)
+
+  lifecycle {{
+    precondition {{
+      condition     = var.size < 10
+      error_message = "size must stay under 10."
+    }}
+    postcondition {{
+      condition     = self.type == "String"
+      error_message = "the parameter must be a plain String."
+    }}
+  }}
+}}
+
+check "small" {{
+  assert {{
+    condition     = var.size < 5
+    error_message = "size is getting large."
+  }}
+}}
+"#
+    );
+    g.write("cond/main.tf", stack);
+    let dir = g.path().join("cond");
+    g.cmd(["plan", "-s"]).arg(&dir).assert().code(0).stderr(predicate::str::contains("size is getting large").not());
+    let out = g.cmd(["plan", "-s"]).arg(&dir).args(["-var", "size=7"]).assert().code(0).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("Warning: Check block assertion failed: check.small") && err.contains("size is getting large."),
+        "{err}"
+    );
+    assert!(err.contains("main.tf:28"), "{err}");
+    let out = g.cmd(["plan", "-s"]).arg(&dir).args(["-var", "size=12"]).assert().code(1).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("Resource precondition failed: aws_ssm_parameter.p") && err.contains("main.tf:16"), "{err}");
+
+    let text = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+    std::fs::write(dir.join("main.tf"), text.replace("type  = \"String\"", "type  = \"StringList\"")).unwrap();
+    let out = g.cmd(["plan", "-s"]).arg(&dir).assert().code(1).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("Resource postcondition failed") && err.contains("must be a plain String"), "{err}");
+
+    std::fs::write(dir.join("main.tf"), "terraform {\n  required_version = \">= 1.12\"\n}\n").unwrap();
+    let out = g.cmd(["validate", "-s"]).arg(&dir).assert().code(1).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("Unsupported Terraform version") && err.contains("main.tf:2"), "{err}");
+}

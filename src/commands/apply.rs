@@ -131,6 +131,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
             return Exit::Failed;
         }
     };
+    ui.report(&planned.warnings, &loaded.stack.sources);
     if let Some(saved) = &saved {
         if let Err(e) = saved.check_actions(&planned.plan) {
             ui.error(Diagnostic::error(format!("The saved plan cannot be applied: {e}")));

@@ -56,6 +56,7 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
             return Exit::Failed;
         }
     };
+    ui.report(&planned.warnings, &loaded.stack.sources);
     // The JSON form is as large as the plan: built only when printed or saved.
     let mut json = (args.json || args.out.is_some()).then(|| render::json::render(&planned.plan));
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {

@@ -15,7 +15,7 @@ use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
 use crate::eval::{self, Reference, TypeConstraint};
 use crate::value::Value;
 
-const TOP_LEVEL: &str = "variable, locals, resource, data, output, provider, module, moved, terraform";
+const TOP_LEVEL: &str = "variable, locals, resource, data, output, provider, module, moved, check, terraform";
 
 /// Adds the blocks of one file to `stack` (a module); returns its module
 /// calls, whose child modules the caller loads.
@@ -348,12 +348,31 @@ fn collect_block(stack: &mut Module, file: FileId, text: &str, block: Block, dia
             }
             stack.provider = Some(provider(file, block.body, loc, diags));
         }
+        "check" if want_labels(1, diags) => {
+            let parts = split(file, block.body);
+            for (key, _, at) in parts.attrs {
+                diags.push(unsupported("argument", &key, "a check block", "assert blocks", at));
+            }
+            let mut asserts = Vec::new();
+            for (kind, inner, at) in parts.blocks {
+                match kind.as_str() {
+                    "assert" => asserts.extend(condition(file, inner.body, at, false, diags)),
+                    "data" => diags.push(
+                        Diagnostic::error("Scoped data sources in check blocks are not supported").at(at).detail(
+                            "Declare the data source at the top level of the module and refer to it from the assert.",
+                        ),
+                    ),
+                    other => diags.push(unsupported("block", other, "a check block", "assert", at)),
+                }
+            }
+            stack.checks.push(super::Check { name: labels[0].clone(), asserts, loc });
+        }
         "moved" if want_labels(0, diags) => {
             if let Some(m) = moved(file, block.body, loc, diags) {
                 stack.moved.push(m);
             }
         }
-        "variable" | "locals" | "resource" | "data" | "output" | "provider" | "moved" | "terraform" => {}
+        "variable" | "locals" | "resource" | "data" | "output" | "provider" | "moved" | "terraform" | "check" => {}
         other => diags.push(
             Diagnostic::error(format!("Unsupported block type \"{other}\""))
                 .at(loc)
@@ -740,15 +759,41 @@ fn lifecycle(file: FileId, body: HclBody, diags: &mut Diagnostics) -> Lifecycle 
                 "argument",
                 other,
                 "a lifecycle block",
-                "prevent_destroy, create_before_destroy, ignore_changes",
+                "prevent_destroy, create_before_destroy, ignore_changes, precondition, postcondition",
                 at,
             )),
         }
     }
-    for (kind, _, at) in parts.blocks {
-        diags.push(unsupported("block", &kind, "a lifecycle block", "no blocks", at));
+    for (kind, block, at) in parts.blocks {
+        match kind.as_str() {
+            "precondition" | "postcondition" => {
+                lc.conditions.extend(condition(file, block.body, at, kind == "postcondition", diags))
+            }
+            other => diags.push(unsupported("block", other, "a lifecycle block", "precondition, postcondition", at)),
+        }
     }
     lc
+}
+
+/// `{ condition = ...  error_message = ... }` of a precondition,
+/// postcondition or check assert.
+fn condition(file: FileId, body: HclBody, loc: Loc, post: bool, diags: &mut Diagnostics) -> Option<super::Condition> {
+    let mut cond = None;
+    let mut message = None;
+    for (key, expr, at) in split(file, body).attrs {
+        match key.as_str() {
+            "condition" => cond = Some(expr),
+            "error_message" => message = Some(expr),
+            other => diags.push(unsupported("argument", other, "a condition block", "condition, error_message", at)),
+        }
+    }
+    match (cond, message) {
+        (Some(condition), Some(error_message)) => Some(super::Condition { post, condition, error_message, loc }),
+        _ => {
+            diags.push(Diagnostic::error("A condition block needs condition and error_message").at(loc));
+            None
+        }
+    }
 }
 
 /// `tags` or `tags["x"]` → the top-level attribute name.

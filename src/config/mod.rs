@@ -52,6 +52,8 @@ pub struct Module {
     pub calls: BTreeMap<String, ModuleCall>,
     /// `moved { from = ... to = ... }` blocks, in source order.
     pub moved: Vec<Moved>,
+    /// `check` blocks.
+    pub checks: Vec<Check>,
     /// `terraform { backend "TYPE" { ... } }`: gantry never writes to it; it
     /// names where Terraform keeps this stack's state.
     pub backend: Option<TerraformBackend>,
@@ -224,6 +226,27 @@ pub struct Lifecycle {
     /// Attribute names whose changes are ignored; `all` ignores every one.
     pub ignore_changes: Vec<String>,
     pub ignore_all_changes: bool,
+    /// `precondition` and `postcondition` blocks.
+    pub conditions: Vec<Condition>,
+}
+
+/// A `precondition`/`postcondition` of a resource, or an `assert` of a
+/// `check` block.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    /// Postconditions see the resource's own values as `self`.
+    pub post: bool,
+    pub condition: Expression,
+    pub error_message: Expression,
+    pub loc: Loc,
+}
+
+/// A `check "NAME" { assert { ... } }` block: its failures are warnings.
+#[derive(Debug)]
+pub struct Check {
+    pub name: String,
+    pub asserts: Vec<Condition>,
+    pub loc: Loc,
 }
 
 #[derive(Debug)]

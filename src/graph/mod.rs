@@ -296,6 +296,10 @@ impl<'a> Builder<'a> {
                 Repetition::Count(e, loc) | Repetition::ForEach(e, loc) => deps.extend(refs(e, loc)),
             }
             deps.extend(r.depends_on.iter().cloned());
+            for c in &r.lifecycle.conditions {
+                deps.extend(refs(&c.condition, &c.loc));
+                deps.extend(refs(&c.error_message, &c.loc));
+            }
             self.refs.push((node, mi.clone(), deps));
         }
         for (name, o) in &module.outputs {

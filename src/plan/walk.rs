@@ -53,6 +53,8 @@ pub struct Planned {
     pub adopted: Vec<InstanceAddr>,
     /// Data sources read during the plan, so apply need not read them again.
     pub data: BTreeMap<ResourceAddr, Value>,
+    /// Warnings to show with the plan (failed `check` asserts).
+    pub warnings: Diagnostics,
 }
 
 /// Runs the plan.
@@ -131,6 +133,7 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
     if diags.has_errors() {
         return Err(diags);
     }
+    let warnings = crate::node_eval::run_checks(stack, graph, &values);
     let aws = match aws {
         Some(aws) => aws,
         None => AwsCtx::load(provider.region.clone()).await,
@@ -194,7 +197,7 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
         moves,
     };
     let data = values.resources.into_iter().filter(|(a, v)| a.mode == Mode::Data && v.is_known()).collect();
-    Ok(Planned { plan, refreshed, aws, provider, adopted, data })
+    Ok(Planned { plan, refreshed, aws, provider, adopted, data, warnings })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -247,8 +250,26 @@ fn plan_resource(
                 continue;
             }
         }
+        let pre = crate::node_eval::check_conditions(
+            &config.lifecycle.conditions,
+            &scope,
+            None,
+            &iaddr.to_string(),
+            crate::diag::Severity::Error,
+        );
+        if pre.has_errors() {
+            diags.extend(pre);
+            continue;
+        }
         let prior = refreshed.get(&iaddr).map(state_values);
         let d = diff(schema, &desired, prior.as_ref(), &config.lifecycle, &hasher);
+        diags.extend(crate::node_eval::check_conditions(
+            &config.lifecycle.conditions,
+            &scope,
+            Some(&Value::Map(d.after.clone())),
+            &iaddr.to_string(),
+            crate::diag::Severity::Error,
+        ));
         instance_values.push((key.clone(), Value::Map(d.after.clone())));
         changes.push(ResourceChange {
             addr: iaddr,
