@@ -1,46 +1,14 @@
-//! Data sources: `aws_caller_identity` and `aws_region`.
+//! `data "aws_region"`: the region gantry talks to, or the one named.
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::support::{complete, get_nonempty_str};
-use super::{Attr, Attrs, DataSource, Schema, Ty};
-use crate::aws::{AwsCtx, ClassifyExt, ProviderError};
-
-static CALLER_IDENTITY: LazyLock<Schema> = LazyLock::new(|| {
-    Schema::new(
-        "aws_caller_identity",
-        vec![
-            Attr::computed("id", Ty::String),
-            Attr::computed("account_id", Ty::String),
-            Attr::computed("arn", Ty::String),
-            Attr::computed("user_id", Ty::String),
-        ],
-    )
-});
-
-/// `data "aws_caller_identity"`: who the credentials belong to.
-pub struct CallerIdentity;
-
-#[async_trait]
-impl DataSource for CallerIdentity {
-    fn schema(&self) -> &Schema {
-        &CALLER_IDENTITY
-    }
-
-    async fn read(&self, aws: &AwsCtx, _args: &Attrs) -> Result<Attrs, ProviderError> {
-        aws.count_call();
-        let out = aws.sts.get_caller_identity().send().await.classify("sts:GetCallerIdentity")?;
-        let mut attrs = Attrs::new();
-        attrs.insert("id".into(), Value::from(out.account()));
-        attrs.insert("account_id".into(), Value::from(out.account()));
-        attrs.insert("arn".into(), Value::from(out.arn()));
-        attrs.insert("user_id".into(), Value::from(out.user_id()));
-        Ok(complete(&CALLER_IDENTITY, attrs))
-    }
-}
+use super::partition::Partition;
+use crate::aws::{AwsCtx, ProviderError};
+use crate::resources::support::{complete, get_nonempty_str};
+use crate::resources::{Attr, Attrs, DataSource, Schema, Ty};
 
 static REGION: LazyLock<Schema> = LazyLock::new(|| {
     Schema::new(
@@ -49,6 +17,7 @@ static REGION: LazyLock<Schema> = LazyLock::new(|| {
             Attr::computed("id", Ty::String),
             Attr::optional_computed("name", Ty::String),
             Attr::computed("description", Ty::String),
+            Attr::optional_computed("endpoint", Ty::String),
         ],
     )
 });
@@ -64,10 +33,19 @@ impl DataSource for Region {
 
     async fn read(&self, aws: &AwsCtx, args: &Attrs) -> Result<Attrs, ProviderError> {
         let name = get_nonempty_str(args, "name").unwrap_or(&aws.region);
+        let endpoint = format!("ec2.{name}.{}", Partition::of_region(name).dns_suffix);
+        if let Some(wanted) = get_nonempty_str(args, "endpoint") {
+            if wanted != endpoint {
+                return Err(ProviderError::Invalid(format!(
+                    "aws_region: no region named {name} has the endpoint {wanted} (its endpoint is {endpoint})"
+                )));
+            }
+        }
         let mut attrs = Attrs::new();
         attrs.insert("id".into(), Value::from(name));
         attrs.insert("name".into(), Value::from(name));
         attrs.insert("description".into(), Value::from(region_description(name)));
+        attrs.insert("endpoint".into(), Value::from(endpoint));
         Ok(complete(&REGION, attrs))
     }
 }
