@@ -186,6 +186,8 @@ output "az_ids" { value = data.aws_availability_zones.available.zone_ids }
 output "vpc_id" { value = data.aws_vpc.default.id }
 output "vpc_cidr" { value = data.aws_vpc.default.cidr_block }
 output "vpc_arn" { value = data.aws_vpc.default.arn }
+output "vpc_dns_support" { value = data.aws_vpc.default.enable_dns_support }
+output "vpc_main_route_table" { value = data.aws_vpc.default.main_route_table_id }
 output "subnet_ids" { value = data.aws_subnets.default.ids }
 output "sg_id" { value = data.aws_security_group.sg.id }
 output "sg_description" { value = data.aws_security_group.sg.description }
@@ -261,6 +263,24 @@ fn every_data_source_reads_what_the_emulator_has() {
         let v = &vpcs.vpcs()[0];
         assert_eq!(s("vpc_cidr"), v.cidr_block().unwrap());
         assert_eq!(s("vpc_arn"), format!("arn:aws:ec2:{REGION}:{}:vpc/{vpc}", v.owner_id().unwrap()));
+        let dns = aws
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(&vpc)
+            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(o("vpc_dns_support").as_bool(), dns.enable_dns_support().and_then(|v| v.value()));
+        let tables = aws
+            .ec2
+            .describe_route_tables()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(&vpc).build())
+            .filters(aws_sdk_ec2::types::Filter::builder().name("association.main").values("true").build())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(s("vpc_main_route_table"), tables.route_tables()[0].route_table_id().unwrap());
 
         let subnets = aws
             .ec2
@@ -452,6 +472,10 @@ data "aws_vpc" "none" {
     values = ["${var.prefix}-no-such-vpc"]
   }
 }
+
+data "aws_security_group" "gone" {
+  id = "sg-00000000000dead00"
+}
 "#,
     );
     run(&g, &stack, &["plan"])
@@ -460,7 +484,9 @@ data "aws_vpc" "none" {
         .stderr(predicate::str::contains("data.aws_ami.none"))
         .stderr(predicate::str::contains("Your query returned no results"))
         .stderr(predicate::str::contains("data.aws_vpc.none"))
-        .stderr(predicate::str::contains("no matching EC2 VPC found"));
+        .stderr(predicate::str::contains("no matching EC2 VPC found"))
+        .stderr(predicate::str::contains("data.aws_security_group.gone"))
+        .stderr(predicate::str::contains("no matching EC2 Security Group found"));
 }
 
 /// moto gives every built-in image the owner alias "amazon", so

@@ -99,10 +99,6 @@ mod tests {
         ("aws_s3_bucket", "website_domain"),
         ("aws_s3_bucket", "website_endpoint"),
         ("aws_vpc", "cidr_block_associations"),
-        ("aws_vpc", "enable_dns_hostnames"),
-        ("aws_vpc", "enable_dns_support"),
-        ("aws_vpc", "enable_network_address_usage_metrics"),
-        ("aws_vpc", "main_route_table_id"),
     ];
 
     fn ty_of(t: &Value) -> Option<Ty> {

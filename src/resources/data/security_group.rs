@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::partition::Partition;
 use super::{ec2_filters, exactly_one, filter_block, opt, timeouts_block};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError};
-use crate::resources::support::{complete, ec2_tags, get_nonempty_str, tags_to_json};
+use crate::resources::support::{complete, ec2_tags, found, get_nonempty_str, tags_to_json};
 use crate::resources::{Attr, Attrs, DataSource, Schema, Ty};
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
@@ -38,15 +38,18 @@ impl DataSource for SecurityGroup {
     async fn read(&self, aws: &AwsCtx, args: &Attrs) -> Result<Attrs, ProviderError> {
         let filters = ec2_filters(args, &[("name", "group-name"), ("vpc_id", "vpc-id")]);
         aws.count_call();
-        let out = aws
+        let result = aws
             .ec2
             .describe_security_groups()
             .set_group_ids(get_nonempty_str(args, "id").map(|id| vec![id.to_string()]))
             .set_filters((!filters.is_empty()).then_some(filters))
             .send()
             .await
-            .classify("ec2:DescribeSecurityGroups")?;
-        let group = exactly_one(out.security_groups().to_vec(), "EC2 Security Group", "EC2 Security Groups")?;
+            .classify("ec2:DescribeSecurityGroups");
+        // An id that does not exist is "no match", in the provider's words.
+        let matches =
+            found(result, &["InvalidGroup.NotFound"])?.map(|out| out.security_groups().to_vec()).unwrap_or_default();
+        let group = exactly_one(matches, "EC2 Security Group", "EC2 Security Groups")?;
         let id = group.group_id().unwrap_or_default();
         let owner = group.owner_id().unwrap_or_default();
         let mut attrs = args.clone();

@@ -4,13 +4,13 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::Filter;
+use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use serde_json::Value;
 
 use super::partition::Partition;
 use super::{ec2_filters, exactly_one, filter_block, opt, timeouts_block};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError};
-use crate::resources::support::{complete, ec2_tags, get_bool, get_nonempty_str, tags_to_json};
+use crate::resources::support::{complete, ec2_tags, found, get_bool, get_nonempty_str, tags_to_json};
 use crate::resources::{Attr, Attrs, DataSource, Schema, Ty};
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
@@ -28,6 +28,10 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
             Attr::computed("ipv6_association_id", Ty::String),
             Attr::computed("ipv6_cidr_block", Ty::String),
             Attr::computed("owner_id", Ty::String),
+            Attr::computed("enable_dns_support", Ty::Bool),
+            Attr::computed("enable_dns_hostnames", Ty::Bool),
+            Attr::computed("enable_network_address_usage_metrics", Ty::Bool),
+            Attr::computed("main_route_table_id", Ty::String),
         ],
     )
     .blocks(vec![filter_block(), timeouts_block()])
@@ -48,15 +52,17 @@ impl DataSource for Vpc {
             filters.push(Filter::builder().name("isDefault").values(default.to_string()).build());
         }
         aws.count_call();
-        let out = aws
+        let result = aws
             .ec2
             .describe_vpcs()
             .set_vpc_ids(get_nonempty_str(args, "id").map(|id| vec![id.to_string()]))
             .set_filters((!filters.is_empty()).then_some(filters))
             .send()
             .await
-            .classify("ec2:DescribeVpcs")?;
-        let vpc = exactly_one(out.vpcs().to_vec(), "EC2 VPC", "EC2 VPCs")?;
+            .classify("ec2:DescribeVpcs");
+        // An id that does not exist is "no match", in the provider's words.
+        let matches = found(result, &["InvalidVpcID.NotFound"])?.map(|out| out.vpcs().to_vec()).unwrap_or_default();
+        let vpc = exactly_one(matches, "EC2 VPC", "EC2 VPCs")?;
         let id = vpc.vpc_id().unwrap_or_default();
         let owner = vpc.owner_id().unwrap_or_default();
         let ipv6 = vpc.ipv6_cidr_block_association_set().first();
@@ -75,6 +81,54 @@ impl DataSource for Vpc {
         attrs.insert("ipv6_cidr_block".into(), opt(ipv6.and_then(|a| a.ipv6_cidr_block())));
         attrs.insert("owner_id".into(), Value::from(owner));
         attrs.insert("tags".into(), tags_to_json(&ec2_tags(vpc.tags())));
+        // What DescribeVpcs does not say, read at once.
+        let (dns_support, dns_hostnames, usage_metrics, main_table) = futures::try_join!(
+            vpc_attribute(aws, id, VpcAttributeName::EnableDnsSupport),
+            vpc_attribute(aws, id, VpcAttributeName::EnableDnsHostnames),
+            vpc_attribute(aws, id, VpcAttributeName::EnableNetworkAddressUsageMetrics),
+            main_route_table(aws, id),
+        )?;
+        attrs.insert("enable_dns_support".into(), opt_bool(dns_support));
+        attrs.insert("enable_dns_hostnames".into(), opt_bool(dns_hostnames));
+        attrs.insert("enable_network_address_usage_metrics".into(), opt_bool(usage_metrics));
+        attrs.insert("main_route_table_id".into(), opt(main_table.as_deref()));
         Ok(complete(&SCHEMA, attrs))
     }
+}
+
+fn opt_bool(b: Option<bool>) -> Value {
+    b.map(Value::from).unwrap_or(Value::Null)
+}
+
+/// One boolean attribute of a VPC (EC2 DescribeVpcAttribute).
+async fn vpc_attribute(aws: &AwsCtx, id: &str, name: VpcAttributeName) -> Result<Option<bool>, ProviderError> {
+    aws.count_call();
+    let out = aws
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(name.clone())
+        .send()
+        .await
+        .classify("ec2:DescribeVpcAttribute")?;
+    let value = match name {
+        VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+        VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
+        _ => out.enable_network_address_usage_metrics(),
+    };
+    Ok(value.and_then(|v| v.value()))
+}
+
+/// The VPC's main route table (EC2 DescribeRouteTables).
+async fn main_route_table(aws: &AwsCtx, id: &str) -> Result<Option<String>, ProviderError> {
+    aws.count_call();
+    let out = aws
+        .ec2
+        .describe_route_tables()
+        .filters(Filter::builder().name("vpc-id").values(id).build())
+        .filters(Filter::builder().name("association.main").values("true").build())
+        .send()
+        .await
+        .classify("ec2:DescribeRouteTables")?;
+    Ok(out.route_tables().first().and_then(|t| t.route_table_id()).map(str::to_string))
 }
