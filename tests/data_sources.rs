@@ -563,6 +563,11 @@ output "type" { value = data.aws_ssm_parameter.secret.type }
             .output()
             .unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        if args[0] != "output" {
+            // The SDK's own trace logs (requests, responses) were on.
+            let log = String::from_utf8_lossy(&out.stderr);
+            assert!(log.contains("TRACE") && log.contains("GetParameter"), "{args:?} logged no SDK trace:\n{log}");
+        }
         for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
             let text = String::from_utf8_lossy(bytes);
             assert!(!text.contains(CANARY), "the secret leaked into the {what} of {args:?}:\n{text}");
