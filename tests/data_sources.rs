@@ -599,3 +599,64 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A role Terraform created from an `aws_iam_policy_document` (its trust
+/// policy is the provider's recorded output for the same block) and then
+/// imported plans with no change: gantry computes the same document.
+#[test]
+fn a_role_terraform_made_from_a_document_plans_no_change() {
+    let g = Gantry::new();
+    let p = g.prefix().to_string();
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::repo_root().join("tests/fixtures/policy_documents/expected.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let terraform_json = recorded["github_oidc_trust"]["json"].as_str().unwrap();
+    block_on(aws().iam.create_role().role_name(format!("{p}-ci")).assume_role_policy_document(terraform_json).send())
+        .unwrap();
+    // The same block as the fixture case "github_oidc_trust".
+    let stack = stack(
+        &g,
+        r#"
+data "aws_iam_policy_document" "trust" {
+  statement {
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = ["arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = ["repo:octo/app:ref:refs/heads/main", "repo:octo/app:environment:prod"]
+    }
+  }
+}
+
+resource "aws_iam_role" "ci" {
+  name               = "${var.prefix}-ci"
+  assume_role_policy = data.aws_iam_policy_document.trust.json
+}
+
+output "same_bytes" { value = data.aws_iam_policy_document.trust.json == file("${path.module}/terraform.json") }
+"#,
+    );
+    g.write("s/terraform.json", terraform_json);
+    run(&g, &stack, &["import", "aws_iam_role.ci", &format!("{p}-ci")]).assert().success();
+    // Only the new output is a change, and it says the document, known at
+    // plan time, has Terraform's very bytes.
+    run(&g, &stack, &["plan", "--detailed-exitcode"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("+ same_bytes = true"))
+        .stdout(predicate::str::contains("no infrastructure changes"))
+        .stdout(predicate::str::contains("aws_iam_role.ci").not());
+    run(&g, &stack, &["destroy", "--auto-approve"]).assert().success();
+}
