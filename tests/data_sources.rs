@@ -64,6 +64,15 @@ fn seed(p: &str) {
         aws.iam.create_role().role_name(format!("{p}-role")).assume_role_policy_document(trust).send().await.unwrap();
         aws.ecr.create_repository().repository_name(format!("{p}-repo")).send().await.unwrap();
         aws.s3.create_bucket().bucket(format!("{p}-bucket")).send().await.unwrap();
+        aws.s3.create_bucket().bucket(format!("{p}-plain-bucket")).send().await.unwrap();
+        let index = aws_sdk_s3::types::IndexDocument::builder().suffix("index.html").build().unwrap();
+        aws.s3
+            .put_bucket_website()
+            .bucket(format!("{p}-bucket"))
+            .website_configuration(aws_sdk_s3::types::WebsiteConfiguration::builder().index_document(index).build())
+            .send()
+            .await
+            .unwrap();
         aws.iam
             .create_open_id_connect_provider()
             .url(format!("https://{p}.example.com"))
@@ -157,6 +166,9 @@ data "aws_ecr_repository" "repo" {
 data "aws_s3_bucket" "b" {
   bucket = "${var.prefix}-bucket"
 }
+data "aws_s3_bucket" "not_a_website" {
+  bucket = "${var.prefix}-plain-bucket"
+}
 data "aws_iam_openid_connect_provider" "gh" {
   url = "https://${var.prefix}.example.com"
 }
@@ -209,6 +221,8 @@ output "repo_registry" { value = data.aws_ecr_repository.repo.registry_id }
 output "bucket_arn" { value = data.aws_s3_bucket.b.arn }
 output "bucket_region" { value = data.aws_s3_bucket.b.region }
 output "bucket_regional_domain_name" { value = data.aws_s3_bucket.b.bucket_regional_domain_name }
+output "bucket_website_endpoint" { value = data.aws_s3_bucket.b.website_endpoint }
+output "plain_bucket_website_endpoint" { value = data.aws_s3_bucket.not_a_website.website_endpoint }
 output "oidc_arn" { value = data.aws_iam_openid_connect_provider.gh.arn }
 output "oidc_clients" { value = data.aws_iam_openid_connect_provider.gh.client_id_list }
 output "oidc_thumbprints" { value = data.aws_iam_openid_connect_provider.gh.thumbprint_list }
@@ -347,6 +361,8 @@ fn every_data_source_reads_what_the_emulator_has() {
         assert_eq!(s("bucket_arn"), format!("arn:aws:s3:::{p}-bucket"));
         assert_eq!(s("bucket_region"), REGION);
         assert_eq!(s("bucket_regional_domain_name"), format!("{p}-bucket.s3.{REGION}.amazonaws.com"));
+        assert_eq!(s("bucket_website_endpoint"), format!("{p}-bucket.s3-website-{REGION}.amazonaws.com"));
+        assert!(o("plain_bucket_website_endpoint").is_null(), "{out}");
 
         let providers = aws.iam.list_open_id_connect_providers().send().await.unwrap();
         let mut found = None;

@@ -96,8 +96,6 @@ mod tests {
         ("aws_ecr_repository", "image_scanning_configuration"),
         ("aws_ecr_repository", "most_recent_image_tags"),
         ("aws_iam_role", "role_last_used"),
-        ("aws_s3_bucket", "website_domain"),
-        ("aws_s3_bucket", "website_endpoint"),
         ("aws_vpc", "cidr_block_associations"),
     ];
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::partition::Partition;
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError};
-use crate::resources::support::{complete, require_str};
+use crate::resources::support::{complete, found, require_str};
 use crate::resources::{Attr, Attrs, DataSource, Schema, Ty};
 
 const TYPE: &str = "aws_s3_bucket";
@@ -24,6 +24,8 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
             Attr::computed("bucket_regional_domain_name", Ty::String),
             Attr::computed("hosted_zone_id", Ty::String),
             Attr::computed("region", Ty::String),
+            Attr::computed("website_domain", Ty::String),
+            Attr::computed("website_endpoint", Ty::String),
         ],
     )
 });
@@ -51,8 +53,36 @@ impl DataSource for S3Bucket {
             Value::from(format!("{bucket}.s3.{region}.{}", partition.dns_suffix)),
         );
         attrs.insert("hosted_zone_id".into(), hosted_zone_id(&region).map(Value::from).unwrap_or(Value::Null));
+        aws.count_call();
+        let website = aws.s3.get_bucket_website().bucket(bucket).send().await.classify("s3:GetBucketWebsite");
+        // A bucket that is no website has neither attribute.
+        if found(website, &["NoSuchWebsiteConfiguration"])?.is_some() {
+            let domain = website_domain(&region, partition);
+            attrs.insert("website_endpoint".into(), Value::from(format!("{bucket}.{domain}")));
+            attrs.insert("website_domain".into(), Value::from(domain));
+        }
         attrs.insert("region".into(), Value::from(region));
         Ok(complete(&SCHEMA, attrs))
+    }
+}
+
+/// S3's website domain in a region: the older regions spell it with a dash.
+fn website_domain(region: &str, partition: Partition) -> String {
+    const DASHED: &[&str] = &[
+        "ap-northeast-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "eu-west-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-gov-west-1",
+        "us-west-1",
+        "us-west-2",
+    ];
+    if DASHED.contains(&region) {
+        format!("s3-website-{region}.{}", partition.dns_suffix)
+    } else {
+        format!("s3-website.{region}.{}", partition.dns_suffix)
     }
 }
 
