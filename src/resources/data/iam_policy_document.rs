@@ -154,17 +154,13 @@ fn statement(item: &Attrs, version: &str, sids: &mut std::collections::BTreeSet<
     let with_vars = |name: &str| -> Result<Option<Strings>, String> {
         strings(name).map(|s| replace_vars(s, version).map_err(|e| format!("reading {name}: {e}"))).transpose()
     };
-    let as_json = |s: Strings| match s {
-        Strings::One(v) => super::go_json::GoJson::Str(v),
-        Strings::Many(vs) => super::go_json::GoJson::List(vs.into_iter().map(super::go_json::GoJson::Str).collect()),
-    };
     Ok(Statement {
         sid,
         effect,
-        actions: strings("actions").map(as_json),
-        not_actions: strings("not_actions").map(as_json),
-        resources: with_vars("resources")?.map(as_json),
-        not_resources: with_vars("not_resources")?.map(as_json),
+        actions: strings("actions").map(|s| s.to_json()),
+        not_actions: strings("not_actions").map(|s| s.to_json()),
+        resources: with_vars("resources")?.map(|s| s.to_json()),
+        not_resources: with_vars("not_resources")?.map(|s| s.to_json()),
         principals: principals(item, "principals", version)?,
         not_principals: principals(item, "not_principals", version)?,
         conditions: conditions(item, version)?,
@@ -291,5 +287,40 @@ mod tests {
             bad(serde_json::json!({"version": "2008-10-17", "statement": [{"resources": ["a/&{aws:username}"]}]}));
         assert!(err.contains("not supported in document version 2008-10-17"), "{err}");
         assert!(bad(serde_json::json!({"source_json": "{}"})).contains("deprecated"));
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i32>().prop_map(serde_json::Value::from),
+            "[A-Za-z*:&{}<> ]{0,8}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            let keys = prop_oneof![
+                Just("Statement".to_string()),
+                Just("Principal".to_string()),
+                Just("Condition".to_string()),
+                Just("Action".to_string()),
+                Just("Sid".to_string()),
+                Just("AWS".to_string()),
+                "[a-z]{1,4}".prop_map(String::from),
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::vec((keys, inner), 0..4)
+                    .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Any source or override document gives a document or an error, never a panic.
+        #[test]
+        fn arbitrary_documents_never_panic(doc in json_value(), text in ".{0,40}") {
+            let _ = build(&args(serde_json::json!({"source_policy_documents": [doc.to_string()]})));
+            let _ = build(&args(serde_json::json!({"override_policy_documents": [doc.to_string(), text]})));
+        }
     }
 }

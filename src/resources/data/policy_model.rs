@@ -116,10 +116,13 @@ impl Statement {
     }
 }
 
-fn strings_json(s: &Strings) -> GoJson {
-    match s {
-        Strings::One(one) => GoJson::str(one),
-        Strings::Many(many) => GoJson::List(many.iter().map(GoJson::str).collect()),
+impl Strings {
+    /// A bare string or a list, as held.
+    pub fn to_json(&self) -> GoJson {
+        match self {
+            Strings::One(one) => GoJson::str(one),
+            Strings::Many(many) => GoJson::List(many.iter().map(GoJson::str).collect()),
+        }
     }
 }
 
@@ -165,7 +168,7 @@ fn principals_json(principals: &[Principal]) -> Option<GoJson> {
         };
         by_type.insert(&p.ty, merged);
     }
-    Some(GoJson::Object(by_type.into_iter().map(|(k, v)| (k.to_string(), strings_json(&v))).collect()))
+    Some(GoJson::Object(by_type.into_iter().map(|(k, v)| (k.to_string(), v.to_json())).collect()))
 }
 
 /// Conditions grouped by test, then variable (both sorted); values of one
