@@ -160,7 +160,7 @@ pub async fn read_data(
             let attrs = ds.read(aws, &json).await.map_err(|e| {
                 Diagnostic::error(format!("Reading {}{key} failed", addr)).at(config.loc.clone()).detail(e.to_string())
             })?;
-            Value::Map(attrs.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+            resources::data_value(ds.schema(), &attrs)
         } else {
             Value::Unknown
         };

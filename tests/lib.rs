@@ -7,6 +7,7 @@ mod support;
 mod bad_input;
 mod bootstrap;
 mod crash;
+mod data_sources;
 mod deploy;
 mod deploy_ssm;
 mod dynamic_moved;

@@ -11,7 +11,7 @@ use crate::aws::{AwsCtx, ProviderError, Tags};
 pub mod schema;
 pub(crate) mod support;
 
-mod data_sources;
+mod data;
 mod dynamodb_table;
 mod ecr_repository;
 mod iam_instance_profile;
@@ -109,6 +109,20 @@ pub trait ResourceType: Send + Sync {
 pub trait DataSource: Send + Sync {
     fn schema(&self) -> &Schema;
     async fn read(&self, aws: &AwsCtx, args: &Attrs) -> Result<Attrs, ProviderError>;
+}
+
+/// A data source's result as a value of the stack language. Attributes the
+/// schema marks sensitive (an SSM parameter's `value`) carry the sensitive
+/// mark, so nothing derived from them is ever shown or stored.
+pub fn data_value(schema: &Schema, attrs: &Attrs) -> crate::value::Value {
+    let value = attrs
+        .iter()
+        .map(|(k, v)| {
+            let sensitive = schema.attr(k).is_some_and(|a| a.sensitive);
+            (k.clone(), crate::value::Value::from_json(v).marked_if(sensitive))
+        })
+        .collect();
+    crate::value::Value::Map(value)
 }
 
 /// Looks up a resource type by its Terraform name.

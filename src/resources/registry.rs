@@ -1,6 +1,10 @@
 //! The list of supported resource types and data sources.
 
-use super::data_sources::{CallerIdentity, Region};
+use super::data::{
+    ami, availability_zones, caller_identity, canonical_user_id, ecr_repository, iam_openid_connect_provider,
+    iam_policy, iam_policy_document, iam_role, partition, region, s3_bucket, security_group, ssm_parameter, subnets,
+    vpc,
+};
 use super::dynamodb_table::DynamodbTable;
 use super::ecr_repository::EcrRepository;
 use super::iam_instance_profile::IamInstanceProfile;
@@ -34,7 +38,24 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &Instance,
 ];
 
-pub(super) static DATA_SOURCES: &[&(dyn DataSource + 'static)] = &[&CallerIdentity, &Region];
+pub(super) static DATA_SOURCES: &[&(dyn DataSource + 'static)] = &[
+    &caller_identity::CallerIdentity,
+    &region::Region,
+    &partition::AwsPartition,
+    &iam_policy_document::IamPolicyDocument,
+    &availability_zones::AvailabilityZones,
+    &ami::Ami,
+    &vpc::Vpc,
+    &subnets::Subnets,
+    &ssm_parameter::SsmParameter,
+    &iam_policy::IamPolicy,
+    &iam_role::IamRole,
+    &ecr_repository::EcrRepository,
+    &s3_bucket::S3Bucket,
+    &canonical_user_id::CanonicalUserId,
+    &security_group::SecurityGroup,
+    &iam_openid_connect_provider::IamOpenidConnectProvider,
+];
 
 #[cfg(test)]
 mod tests {
@@ -43,17 +64,24 @@ mod tests {
 
     #[test]
     fn every_schema_has_a_computed_id_and_a_unique_name() {
-        let mut names = Vec::new();
-        let schemas = RESOURCES.iter().map(|r| r.schema()).chain(DATA_SOURCES.iter().map(|d| d.schema()));
-        for schema in schemas {
+        fn assert_unique(mut names: Vec<&str>) {
+            let count = names.len();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), count);
+        }
+        for schema in RESOURCES.iter().map(|r| r.schema()) {
             let id = schema.attr("id").map(|a| a.presence);
             assert_eq!(id, Some(Presence::Computed), "{}", schema.type_name);
-            names.push(schema.type_name);
         }
-        let count = names.len();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), count);
+        // Some data sources look an object up by its id (`data "aws_vpc"`).
+        for schema in DATA_SOURCES.iter().map(|d| d.schema()) {
+            let id = schema.attr("id").map(|a| a.presence);
+            assert!(matches!(id, Some(Presence::Computed | Presence::OptionalComputed)), "{}", schema.type_name);
+        }
+        // A data source may share its name with a resource type (aws_iam_role).
+        assert_unique(RESOURCES.iter().map(|r| r.schema().type_name).collect());
+        assert_unique(DATA_SOURCES.iter().map(|d| d.schema().type_name).collect());
     }
 
     #[test]
