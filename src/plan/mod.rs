@@ -6,6 +6,7 @@ pub mod diff;
 pub mod refresh;
 pub mod safety;
 pub mod saved;
+pub mod sg_overlap;
 pub mod walk;
 
 use std::collections::BTreeMap;
