@@ -610,3 +610,46 @@ resource "aws_cloudwatch_log_group" "kept" {{
     run(&g, &dir, &["destroy", "--auto-approve"]).assert().success();
     assert!(log_group(&jobs).is_none());
 }
+
+/// What the emulator does differently from AWS, which the types above work
+/// around; asserted so that a moto upgrade that changes it is noticed.
+#[test]
+fn moto_behaviours_the_types_work_around() {
+    let g = Gantry::new();
+    let p = g.prefix().to_string();
+    let aws = aws();
+
+    // DescribeLogGroups never reports a class: aws_cloudwatch_log_group
+    // keeps the configured one.
+    let name = format!("/{p}/quirk");
+    block_on(
+        aws.logs
+            .create_log_group()
+            .log_group_name(&name)
+            .log_group_class(aws_sdk_cloudwatchlogs::types::LogGroupClass::InfrequentAccess)
+            .tags("gantry:stack", &p)
+            .send(),
+    )
+    .unwrap();
+    let listed = block_on(aws.logs.describe_log_groups().log_group_name_prefix(&name).send()).unwrap();
+    assert_eq!(listed.log_groups()[0].log_group_class(), None);
+
+    // The tagging API knows log groups as "logs:loggroup", not AWS's
+    // "logs:log-group": find_by_owner_tags filters by tag only.
+    let by_tag = |types: &[&str]| {
+        let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder().key("gantry:stack").values(&p).build();
+        let request = aws.tagging.get_resources().tag_filters(filter);
+        let request = types.iter().fold(request, |r, t| r.resource_type_filters(*t));
+        block_on(request.send()).unwrap().resource_tag_mapping_list().len()
+    };
+    assert_eq!(by_tag(&["logs:log-group"]), 0);
+    assert_eq!(by_tag(&[]), 1);
+
+    // An address with no association says "" rather than nothing.
+    let allocation = block_on(aws.ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send()).unwrap();
+    let id = allocation.allocation_id().unwrap();
+    let live = address(id).unwrap();
+    assert_eq!(live.instance_id(), Some(""));
+    block_on(aws.ec2.release_address().allocation_id(id).send()).unwrap();
+    block_on(aws.logs.delete_log_group().log_group_name(&name).send()).unwrap();
+}
