@@ -104,15 +104,10 @@ impl Rules {
     fn from(desired: &Attrs) -> Result<Rules, ProviderError> {
         let length = int_arg(desired, "length", 1, TYPE_NAME)? as usize;
         let flag = |name: &str| get_bool(desired, name).unwrap_or(true);
-        let numeric = match (get_bool(desired, "number"), get_bool(desired, "numeric")) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(ProviderError::Invalid(format!(
-                    "{TYPE_NAME}: \"number\" (deprecated) and \"numeric\" disagree; set only \"numeric\""
-                )))
-            }
-            (Some(n), _) => n,
-            (None, n) => n.unwrap_or(true),
-        };
+        // `numeric` always arrives set (its default is true), so an explicit
+        // `number` cannot be told from a clash with it: the old spelling,
+        // when written, decides.
+        let numeric = get_bool(desired, "number").or(get_bool(desired, "numeric")).unwrap_or(true);
         let special: Vec<char> = match get_str(desired, "override_special").filter(|s| !s.is_empty()) {
             Some(chars) => chars.chars().collect(),
             None => SPECIAL.chars().collect(),
@@ -235,7 +230,6 @@ mod tests {
         assert!(
             rules(json!({"length": 4, "upper": false, "lower": false, "numeric": false, "special": false})).is_err()
         );
-        assert!(rules(json!({"length": 4, "number": false, "numeric": true})).is_err());
         // Minimums alone may fill the string.
         assert!(rules(
             json!({"length": 2, "min_upper": 2, "upper": false, "lower": false, "numeric": false, "special": false})
@@ -245,7 +239,9 @@ mod tests {
 
     #[test]
     fn number_is_the_old_spelling_of_numeric() {
-        let r = rules(json!({"length": 30, "number": false, "special": false})).unwrap_or_else(|e| panic!("{e}"));
+        // As the engine hands it over: `numeric` at its default.
+        let r = rules(json!({"length": 30, "number": false, "numeric": true, "special": false}))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(count(&r.pool.iter().collect::<String>(), NUMERIC), 0);
     }
 
