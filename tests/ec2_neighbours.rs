@@ -477,6 +477,14 @@ fn elastic_ips_and_key_pairs_import() {
         .allocation_id()
         .unwrap()
         .to_string();
+    let instance =
+        block_on(ec2.run_instances().image_id("ami-12c6146b").min_count(1).max_count(1).send()).unwrap().instances()[0]
+            .instance_id()
+            .unwrap()
+            .to_string();
+    let association =
+        block_on(ec2.associate_address().allocation_id(&allocation).instance_id(&instance).send()).unwrap();
+    let association = association.association_id().unwrap().to_string();
     let key_name = format!("{p}-imported");
     block_on(
         ec2.import_key_pair()
@@ -501,6 +509,11 @@ resource "aws_key_pair" "old" {{
   key_name   = "{key_name}"
   public_key = "{PUBLIC_KEY}"
 }}
+
+resource "aws_eip_association" "old" {{
+  allocation_id = aws_eip.old.id
+  instance_id   = "{instance}"
+}}
 "#
         ),
     );
@@ -510,10 +523,21 @@ resource "aws_key_pair" "old" {{
     // gives, and the plan compares it with the configuration.
     let key = state_entry(&g, "aws_key_pair.old");
     assert!(key["attributes"]["public_key"].as_str().unwrap().starts_with("ssh-ed25519 "));
-    run(&g, &dir, &["plan", "--target", "aws_eip.old"])
+    run(&g, &dir, &["import", "aws_eip_association.old", &association]).assert().success();
+    run(&g, &dir, &["plan", "--detailed-exitcode", "--target", "aws_eip_association.old"])
         .assert()
-        .success()
+        .code(0)
         .stdout(predicate::str::contains("No changes."));
+
+    // An association removed by hand is gone: the plan makes it again.
+    block_on(ec2.disassociate_address().association_id(&association).send()).unwrap();
+    run(&g, &dir, &["plan", "--detailed-exitcode", "--target", "aws_eip_association.old"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("aws_eip_association.old will be created"));
+    run(&g, &dir, &["apply", "--auto-approve", "--target", "aws_eip_association.old"]).assert().success();
+    assert_eq!(address(&allocation).and_then(|a| a.instance_id().map(str::to_string)), Some(instance.clone()));
+    block_on(ec2.terminate_instances().instance_ids(&instance).send()).unwrap();
 }
 
 const LOG_GROUPS: &str = r#"
