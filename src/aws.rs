@@ -43,6 +43,7 @@ pub struct AwsCtx {
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub iam: aws_sdk_iam::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     calls: Arc<AtomicU64>,
 }
 
@@ -75,6 +76,7 @@ impl AwsCtx {
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
             calls: Arc::new(AtomicU64::new(0)),
         }
     }

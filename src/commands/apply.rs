@@ -79,6 +79,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         Ok(l) => l,
         Err(e) => return e,
     };
+    super::warn_about(ui, &loaded.stack);
     let tfvars = match tfvars_path(global, &loaded.stack, &args.vars) {
         Ok(t) => t,
         Err(d) => {

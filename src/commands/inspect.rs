@@ -11,6 +11,7 @@ use crate::value::Value;
 pub fn validate(global: &Global, ui: &Ui, args: ValidateArgs) -> Exit {
     match load(global, ui) {
         Ok(loaded) => {
+            super::warn_about(ui, &loaded.stack);
             if let Err(e) = super::settings(global, ui) {
                 return e;
             }

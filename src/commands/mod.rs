@@ -130,6 +130,12 @@ pub fn load(global: &Global, ui: &Ui) -> Result<Loaded, Exit> {
     Ok(Loaded { stack, graph })
 }
 
+/// Warnings about a loaded stack that do not stop it (on stderr): rules of
+/// one security group managed in two places.
+pub fn warn_about(ui: &Ui, stack: &Stack) {
+    ui.report(&crate::diag::Diagnostics(crate::plan::sg_overlap::warnings(stack)), &stack.sources);
+}
+
 /// The tfvars file of the environment: `--var-file`, else `envs/<env>.tfvars`.
 pub(crate) fn tfvars_path(global: &Global, stack: &Stack, args: &VarArgs) -> Result<Option<PathBuf>, Diagnostic> {
     if let Some(path) = &args.var_file {

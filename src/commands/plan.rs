@@ -23,6 +23,7 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
         Ok(l) => l,
         Err(e) => return e,
     };
+    super::warn_about(ui, &loaded.stack);
     let tfvars = match tfvars_path(global, &loaded.stack, &args.vars) {
         Ok(t) => t,
         Err(d) => {

@@ -19,9 +19,12 @@ fn check_resource(config: &ResourceConfig, diags: &mut Diagnostics) {
             Some(t) => t.schema(),
             None => {
                 diags.push(
-                    Diagnostic::error(format!("Unsupported resource type \"{rtype}\""))
-                        .at(config.loc.clone())
-                        .detail(format!("gantry supports: {}.", resources::resource_type_names().join(", "))),
+                    Diagnostic::error(format!("Unsupported resource type \"{rtype}\"")).at(config.loc.clone()).detail(
+                        match resources::unsupported_type_hint(rtype) {
+                            Some(hint) => hint.to_string(),
+                            None => format!("gantry supports: {}.", resources::resource_type_names().join(", ")),
+                        },
+                    ),
                 );
                 return;
             }

@@ -7,6 +7,7 @@ pub mod moves;
 pub mod refresh;
 pub mod safety;
 pub mod saved;
+pub mod sg_overlap;
 pub mod walk;
 
 use std::collections::BTreeMap;

@@ -16,7 +16,8 @@ use super::Drift;
 
 /// Resource types whose tags the Resource Groups Tagging API returns (on
 /// the emulator too); the rest read their own tags.
-const TAGGING_API_TYPES: &[&str] = &["aws_ssm_parameter", "aws_dynamodb_table", "aws_s3_bucket"];
+const TAGGING_API_TYPES: &[&str] =
+    &["aws_ssm_parameter", "aws_dynamodb_table", "aws_s3_bucket", "aws_cloudwatch_log_group"];
 
 pub struct Refreshed {
     pub state: State,

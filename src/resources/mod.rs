@@ -11,21 +11,34 @@ use crate::aws::{AwsCtx, ProviderError, Tags};
 pub mod schema;
 pub(crate) mod support;
 
+mod cloudwatch_log_group;
 mod data;
 mod dynamodb_table;
 mod ecr_repository;
+mod eip;
+mod eip_association;
 mod iam_instance_profile;
 mod iam_openid_connect_provider;
 mod iam_role;
 mod iam_role_policy;
 mod iam_role_policy_attachment;
 mod instance;
+mod key_pair;
+#[cfg(test)]
+mod provider_schema_ec2;
+mod random_id;
+mod random_pet;
+mod random_string;
+mod random_support;
 mod s3_bucket;
 mod s3_bucket_public_access_block;
 mod s3_bucket_server_side_encryption_configuration;
 mod s3_bucket_versioning;
 mod security_group;
+mod security_group_rule;
+mod sg_rule_support;
 mod ssm_parameter;
+mod vpc_security_group_rule;
 
 pub use schema::{Attr, BlockSchema, Presence, Schema, Ty};
 
@@ -133,6 +146,23 @@ pub fn resource_type(name: &str) -> Option<&'static dyn ResourceType> {
 /// Looks up a data source by its Terraform name.
 pub fn data_source(name: &str) -> Option<&'static dyn DataSource> {
     registry::DATA_SOURCES.iter().copied().find(|r| r.schema().type_name == name)
+}
+
+/// Why a resource type that stacks commonly use is refused, and what to use
+/// instead; `None` for types gantry has simply not met.
+pub fn unsupported_type_hint(name: &str) -> Option<&'static str> {
+    match name {
+        // Its point is a secret that later plans can still read and pass on.
+        // gantry keeps only a keyed hash of secrets in state, so the second
+        // plan would have nothing to hand to the resources that use it.
+        "random_password" => Some(
+            "random_password is not supported: its result would have to be stored in state for later plans to \
+             use it, and gantry never stores a secret in state. Generate the secret outside the stack and pass it \
+             in as a sensitive variable (TF_VAR_name), for example into an aws_ssm_parameter of type SecureString \
+             that the app reads.",
+        ),
+        _ => None,
+    }
 }
 
 /// Names of every supported resource type, for error messages.

@@ -1,5 +1,6 @@
 //! The list of supported resource types and data sources.
 
+use super::cloudwatch_log_group::CloudwatchLogGroup;
 use super::data::{
     ami, availability_zones, caller_identity, canonical_user_id, ecr_repository, iam_openid_connect_provider,
     iam_policy, iam_policy_document, iam_role, partition, region, s3_bucket, security_group, ssm_parameter, subnets,
@@ -7,18 +8,26 @@ use super::data::{
 };
 use super::dynamodb_table::DynamodbTable;
 use super::ecr_repository::EcrRepository;
+use super::eip::Eip;
+use super::eip_association::EipAssociation;
 use super::iam_instance_profile::IamInstanceProfile;
 use super::iam_openid_connect_provider::IamOpenidConnectProvider;
 use super::iam_role::IamRole;
 use super::iam_role_policy::IamRolePolicy;
 use super::iam_role_policy_attachment::IamRolePolicyAttachment;
 use super::instance::Instance;
+use super::key_pair::KeyPair;
+use super::random_id::RandomId;
+use super::random_pet::RandomPet;
+use super::random_string::RandomString;
 use super::s3_bucket::S3Bucket;
 use super::s3_bucket_public_access_block::S3BucketPublicAccessBlock;
 use super::s3_bucket_server_side_encryption_configuration::S3BucketServerSideEncryptionConfiguration;
 use super::s3_bucket_versioning::S3BucketVersioning;
 use super::security_group::SecurityGroup;
+use super::security_group_rule::SecurityGroupRuleType;
 use super::ssm_parameter::SsmParameter;
+use super::vpc_security_group_rule;
 use super::{DataSource, ResourceType};
 
 pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
@@ -35,7 +44,17 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &IamRolePolicyAttachment,
     &IamInstanceProfile,
     &SecurityGroup,
+    &SecurityGroupRuleType,
+    &vpc_security_group_rule::INGRESS,
+    &vpc_security_group_rule::EGRESS,
     &Instance,
+    &Eip,
+    &EipAssociation,
+    &KeyPair,
+    &CloudwatchLogGroup,
+    &RandomId,
+    &RandomPet,
+    &RandomString,
 ];
 
 pub(super) static DATA_SOURCES: &[&(dyn DataSource + 'static)] = &[

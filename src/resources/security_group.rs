@@ -5,8 +5,17 @@
 //! single grants (protocol, ports, one source, description): a configured
 //! block whose grants all exist reads back exactly as written, and live
 //! grants no block accounts for are grouped the way Terraform shows them
-//! (one block per protocol, ports and description). Without an `egress`
-//! block the default allow-all egress rule AWS adds is left alone.
+//! (one block per protocol, ports and description).
+//!
+//! As in the provider, a direction without any block in the configuration
+//! is not managed here: without `egress` the default allow-all rule AWS adds
+//! stays, and without `ingress` the rules that `aws_security_group_rule` or
+//! `aws_vpc_security_group_ingress_rule` resources add are left alone. State
+//! records such a direction as an empty list, and reads keep it empty, so
+//! rules added by those resources are not drift of the group. A
+//! group with inline blocks *and* separate rule resources in the same
+//! direction has two owners that undo each other's work on every apply;
+//! `plan::sg_overlap` warns about that at load time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
@@ -62,7 +71,7 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         ],
     )
     .blocks(vec![
-        BlockSchema::set("ingress", rule_attrs()),
+        BlockSchema::set("ingress", rule_attrs()).computed_when_absent(),
         BlockSchema::set("egress", rule_attrs()).computed_when_absent(),
     ])
     .taggable()
@@ -180,14 +189,14 @@ impl ResourceType for SecurityGroup {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Direction {
+pub(super) enum Direction {
     Ingress,
     Egress,
 }
 
 /// Where traffic may come from (ingress) or go to (egress).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Source {
+pub(super) enum Source {
     Cidr(String),
     Ipv6(String),
     PrefixList(String),
@@ -199,19 +208,19 @@ enum Source {
 
 /// One source allowed for one protocol and port range.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Grant {
-    protocol: String,
-    from: i64,
-    to: i64,
-    source: Source,
+pub(super) struct Grant {
+    pub(super) protocol: String,
+    pub(super) from: i64,
+    pub(super) to: i64,
+    pub(super) source: Source,
     /// Empty when none.
-    description: String,
+    pub(super) description: String,
 }
 
-type Grants = BTreeSet<Grant>;
+pub(super) type Grants = BTreeSet<Grant>;
 
 /// EC2 answers `tcp` for 6 and `-1` for all protocols, whatever was sent.
-fn normalize_protocol(protocol: &str) -> String {
+pub(super) fn normalize_protocol(protocol: &str) -> String {
     let p = protocol.trim().to_ascii_lowercase();
     match p.as_str() {
         "all" | "-1" => "-1".into(),
@@ -225,7 +234,7 @@ fn normalize_protocol(protocol: &str) -> String {
 
 /// Ports mean nothing to the all-protocols rule: EC2 reports none, and
 /// Terraform writes 0 and 0.
-fn ports(protocol: &str, from: i64, to: i64) -> (i64, i64) {
+pub(super) fn ports(protocol: &str, from: i64, to: i64) -> (i64, i64) {
     if protocol == "-1" {
         (0, 0)
     } else {
@@ -384,17 +393,21 @@ impl<'a> DesiredRules<'a> {
 }
 
 /// Brings the group's rules to the desired ones and returns the ingress and
-/// egress rule blocks as they now are. Without desired egress rules the live
-/// egress (AWS's default allow-all on a new group) is left alone.
+/// egress rule blocks as they now are. A direction without desired rules is
+/// left alone (AWS's default allow-all egress on a new group, rules other
+/// resources manage).
 async fn reconcile(
     aws: &AwsCtx,
     group: &Ec2Group,
     rules: &DesiredRules<'_>,
 ) -> Result<(Vec<Value>, Vec<Value>), ProviderError> {
-    let ingress = reconcile_direction(aws, group, Direction::Ingress, &rules.ingress).await?;
+    let ingress = if rules.ingress.is_empty() {
+        Vec::new()
+    } else {
+        reconcile_direction(aws, group, Direction::Ingress, &rules.ingress).await?
+    };
     let egress = if rules.egress.is_empty() {
-        let id = group.group_id().unwrap_or_default();
-        rule_blocks(&live_grants(group, group.ip_permissions_egress()), &[], id)
+        Vec::new()
     } else {
         reconcile_direction(aws, group, Direction::Egress, &rules.egress).await?
     };
@@ -422,7 +435,7 @@ async fn reconcile_direction(
 }
 
 /// Grants as EC2 permissions: one per protocol and port range.
-fn permissions(grants: &Grants, own_id: &str) -> Vec<IpPermission> {
+pub(super) fn permissions(grants: &Grants, own_id: &str) -> Vec<IpPermission> {
     let mut by_ports: BTreeMap<(&str, i64, i64), Vec<&Grant>> = BTreeMap::new();
     for g in grants {
         by_ports.entry((g.protocol.as_str(), g.from, g.to)).or_default().push(g);
@@ -597,8 +610,13 @@ fn group_attrs(
 }
 
 /// The rule blocks a read reports: the prior blocks decide how live grants
-/// are grouped.
+/// are grouped. A direction state records as empty is not managed by the
+/// group (see the module comment) and stays empty; an import (no prior
+/// entry) reads everything.
 fn read_blocks(group: &Ec2Group, permissions: &[IpPermission], prior: &Attrs, name: &str) -> Vec<Value> {
+    if prior.get(name).and_then(Value::as_array).is_some_and(Vec::is_empty) {
+        return Vec::new();
+    }
     let own_id = group.group_id().unwrap_or_default();
     rule_blocks(&live_grants(group, permissions), &block_items(prior, name), own_id)
 }

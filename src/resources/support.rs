@@ -300,6 +300,14 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
+/// The account the credentials belong to, for ARNs that EC2 does not
+/// return (key pairs, Elastic IPs): one STS call.
+pub async fn account_id(aws: &AwsCtx) -> Result<String, ProviderError> {
+    aws.count_call();
+    let out = aws.sts.get_caller_identity().send().await.classify("sts:GetCallerIdentity")?;
+    Ok(out.account().unwrap_or_default().to_string())
+}
+
 /// A timestamp as Terraform shows it (RFC 3339).
 pub fn format_date(date: &aws_smithy_types::DateTime) -> Option<String> {
     date.fmt(aws_smithy_types::date_time::Format::DateTime).ok()

@@ -484,6 +484,7 @@ pub struct Aws {
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub iam: aws_sdk_iam::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Aws {
@@ -515,6 +516,7 @@ impl Aws {
             tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             config,
         }
     }
