@@ -20,14 +20,17 @@ mod iam_role;
 mod iam_role_policy;
 mod iam_role_policy_attachment;
 mod instance;
+#[cfg(test)]
+mod provider_schema;
 mod s3_bucket;
+mod s3_bucket_policy;
 mod s3_bucket_public_access_block;
 mod s3_bucket_server_side_encryption_configuration;
 mod s3_bucket_versioning;
 mod security_group;
 mod ssm_parameter;
 
-pub use schema::{Attr, BlockSchema, Presence, Schema, Ty};
+pub use schema::{Attr, BlockSchema, Omission, Presence, Schema, Ty};
 
 /// Attributes as stored in state: Terraform's attribute names, JSON values,
 /// nested blocks as lists of objects.

@@ -10,6 +10,7 @@ use super::iam_role_policy::IamRolePolicy;
 use super::iam_role_policy_attachment::IamRolePolicyAttachment;
 use super::instance::Instance;
 use super::s3_bucket::S3Bucket;
+use super::s3_bucket_policy::S3BucketPolicy;
 use super::s3_bucket_public_access_block::S3BucketPublicAccessBlock;
 use super::s3_bucket_server_side_encryption_configuration::S3BucketServerSideEncryptionConfiguration;
 use super::s3_bucket_versioning::S3BucketVersioning;
@@ -23,6 +24,7 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &S3BucketVersioning,
     &S3BucketPublicAccessBlock,
     &S3BucketServerSideEncryptionConfiguration,
+    &S3BucketPolicy,
     &DynamodbTable,
     &EcrRepository,
     &IamOpenidConnectProvider,
