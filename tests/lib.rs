@@ -15,6 +15,7 @@ mod lifecycle;
 mod prompt;
 mod reference_stack;
 mod remote_state;
+mod s3_neighbours;
 mod secrets;
 mod smoke;
 mod trust_policy;

@@ -23,11 +23,20 @@ mod instance;
 #[cfg(test)]
 mod provider_schema;
 mod s3_bucket;
+mod s3_bucket_acl;
+mod s3_bucket_cors_configuration;
+mod s3_bucket_id;
+mod s3_bucket_lifecycle_configuration;
+mod s3_bucket_logging;
+mod s3_bucket_ownership_controls;
 mod s3_bucket_policy;
 mod s3_bucket_public_access_block;
 mod s3_bucket_server_side_encryption_configuration;
 mod s3_bucket_versioning;
+mod s3_bucket_website_configuration;
+mod s3_grantee;
 mod security_group;
+mod settle;
 mod ssm_parameter;
 
 pub use schema::{Attr, BlockSchema, Omission, Presence, Schema, Ty};

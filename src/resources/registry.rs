@@ -10,10 +10,16 @@ use super::iam_role_policy::IamRolePolicy;
 use super::iam_role_policy_attachment::IamRolePolicyAttachment;
 use super::instance::Instance;
 use super::s3_bucket::S3Bucket;
+use super::s3_bucket_acl::S3BucketAcl;
+use super::s3_bucket_cors_configuration::S3BucketCorsConfiguration;
+use super::s3_bucket_lifecycle_configuration::S3BucketLifecycleConfiguration;
+use super::s3_bucket_logging::S3BucketLogging;
+use super::s3_bucket_ownership_controls::S3BucketOwnershipControls;
 use super::s3_bucket_policy::S3BucketPolicy;
 use super::s3_bucket_public_access_block::S3BucketPublicAccessBlock;
 use super::s3_bucket_server_side_encryption_configuration::S3BucketServerSideEncryptionConfiguration;
 use super::s3_bucket_versioning::S3BucketVersioning;
+use super::s3_bucket_website_configuration::S3BucketWebsiteConfiguration;
 use super::security_group::SecurityGroup;
 use super::ssm_parameter::SsmParameter;
 use super::{DataSource, ResourceType};
@@ -25,6 +31,12 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &S3BucketPublicAccessBlock,
     &S3BucketServerSideEncryptionConfiguration,
     &S3BucketPolicy,
+    &S3BucketOwnershipControls,
+    &S3BucketAcl,
+    &S3BucketLifecycleConfiguration,
+    &S3BucketLogging,
+    &S3BucketCorsConfiguration,
+    &S3BucketWebsiteConfiguration,
     &DynamodbTable,
     &EcrRepository,
     &IamOpenidConnectProvider,
