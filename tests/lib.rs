@@ -9,6 +9,7 @@ mod bootstrap;
 mod crash;
 mod deploy;
 mod deploy_ssm;
+mod ecr_iam_neighbours;
 mod exec;
 mod frontend;
 mod lifecycle;

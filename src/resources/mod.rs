@@ -13,12 +13,17 @@ pub(crate) mod support;
 
 mod data_sources;
 mod dynamodb_table;
+mod ecr_lifecycle_policy;
 mod ecr_repository;
+mod ecr_repository_policy;
 mod iam_instance_profile;
 mod iam_openid_connect_provider;
+mod iam_policy;
 mod iam_role;
+mod iam_role_policies_exclusive;
 mod iam_role_policy;
 mod iam_role_policy_attachment;
+mod iam_role_policy_attachments_exclusive;
 mod instance;
 #[cfg(test)]
 mod provider_schema;

@@ -2,12 +2,17 @@
 
 use super::data_sources::{CallerIdentity, Region};
 use super::dynamodb_table::DynamodbTable;
+use super::ecr_lifecycle_policy::EcrLifecyclePolicy;
 use super::ecr_repository::EcrRepository;
+use super::ecr_repository_policy::EcrRepositoryPolicy;
 use super::iam_instance_profile::IamInstanceProfile;
 use super::iam_openid_connect_provider::IamOpenidConnectProvider;
+use super::iam_policy::IamPolicy;
 use super::iam_role::IamRole;
+use super::iam_role_policies_exclusive::IamRolePoliciesExclusive;
 use super::iam_role_policy::IamRolePolicy;
 use super::iam_role_policy_attachment::IamRolePolicyAttachment;
+use super::iam_role_policy_attachments_exclusive::IamRolePolicyAttachmentsExclusive;
 use super::instance::Instance;
 use super::s3_bucket::S3Bucket;
 use super::s3_bucket_acl::S3BucketAcl;
@@ -39,10 +44,15 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &S3BucketWebsiteConfiguration,
     &DynamodbTable,
     &EcrRepository,
+    &EcrLifecyclePolicy,
+    &EcrRepositoryPolicy,
     &IamOpenidConnectProvider,
     &IamRole,
+    &IamPolicy,
     &IamRolePolicy,
     &IamRolePolicyAttachment,
+    &IamRolePoliciesExclusive,
+    &IamRolePolicyAttachmentsExclusive,
     &IamInstanceProfile,
     &SecurityGroup,
     &Instance,
