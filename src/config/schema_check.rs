@@ -4,7 +4,7 @@
 use super::{Body, Module, ResourceConfig};
 use crate::addr::Mode;
 use crate::diag::{Diagnostic, Diagnostics, Loc};
-use crate::resources::{self, BlockSchema, Presence, Schema};
+use crate::resources::{self, BlockSchema, Omission, Presence, Schema};
 
 pub(super) fn check(stack: &Module, diags: &mut Diagnostics) {
     for config in stack.resources.values() {
@@ -41,7 +41,7 @@ fn check_resource(config: &ResourceConfig, diags: &mut Diagnostics) {
             }
         },
     };
-    check_body(&config.body, schema_view(schema), &format!("{}", config.addr), &config.loc, diags);
+    check_body(&config.body, schema_view(schema, ""), &format!("{}", config.addr), &config.loc, diags);
     for name in &config.lifecycle.ignore_changes {
         if schema.attr(name).is_none() && schema.block(name).is_none() {
             diags.push(
@@ -53,14 +53,43 @@ fn check_resource(config: &ResourceConfig, diags: &mut Diagnostics) {
     }
 }
 
-/// The attribute and block lists of a resource or of a nested block.
+/// The attribute and block lists of a resource or of a nested block, with
+/// the resource's deliberate omissions and the dotted path to this body.
 struct View<'a> {
     attrs: &'a [resources::Attr],
     blocks: &'a [BlockSchema],
+    omitted: &'a [Omission],
+    path: &'a str,
 }
 
-fn schema_view(schema: &Schema) -> View<'_> {
-    View { attrs: &schema.attrs, blocks: &schema.blocks }
+fn schema_view<'a>(schema: &'a Schema, path: &'a str) -> View<'a> {
+    View { attrs: &schema.attrs, blocks: &schema.blocks, omitted: &schema.omitted, path }
+}
+
+impl View<'_> {
+    fn path_of(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    /// Why gantry leaves out `name`, when it does so on purpose.
+    fn omission(&self, name: &str) -> Option<&Omission> {
+        let path = self.path_of(name);
+        self.omitted.iter().find(|o| o.path == path)
+    }
+}
+
+/// Reports `name` as deliberately not supported, when it is; false otherwise.
+fn report_omitted(view: &View<'_>, name: &str, what: &str, loc: &Loc, diags: &mut Diagnostics) -> bool {
+    let Some(omission) = view.omission(name) else { return false };
+    diags.push(
+        Diagnostic::error(format!("\"{name}\" in {what} is not supported by gantry: {}", omission.reason))
+            .at(loc.clone()),
+    );
+    true
 }
 
 fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Diagnostics) {
@@ -85,6 +114,7 @@ fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Di
                     .detail("It is computed by AWS; you can read it from the resource, not set it."),
             ),
             Some(_) => {}
+            None if report_omitted(&view, &attr.name, what, &attr.loc, diags) => {}
             None if view.blocks.iter().any(|b| b.name == attr.name) => diags.push(
                 Diagnostic::error(format!("\"{}\" is a block in {what}, not an argument", attr.name))
                     .at(attr.loc.clone())
@@ -108,11 +138,17 @@ fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Di
         match view.blocks.iter().find(|b| b.name == block.name) {
             Some(schema) => check_body(
                 &block.body,
-                View { attrs: &schema.attrs, blocks: &schema.blocks },
+                View {
+                    attrs: &schema.attrs,
+                    blocks: &schema.blocks,
+                    omitted: view.omitted,
+                    path: &view.path_of(&block.name),
+                },
                 &format!("the {} block of {what}", block.name),
                 &block.loc,
                 diags,
             ),
+            None if report_omitted(&view, &block.name, what, &block.loc, diags) => {}
             None => diags.push(
                 Diagnostic::error(format!("Unsupported block \"{}\" in {what}", block.name))
                     .at(block.loc.clone())

@@ -94,7 +94,10 @@ pub fn normalize(kind: Kind<'_>, json: &J) -> J {
                     .map(|item| match item {
                         J::Object(map) => {
                             let mut out = serde_json::Map::new();
-                            for attr in &block.attrs {
+                            // What only AWS sets inside a block (a grantee's
+                            // display name) is not the configuration's to differ on,
+                            // just as computed top-level attributes are not compared.
+                            for attr in block.attrs.iter().filter(|a| a.is_settable()) {
                                 let v = map.get(attr.name).unwrap_or(&J::Null);
                                 out.insert(attr.name.to_string(), normalize(Kind::Attr(attr.ty), v));
                             }

@@ -144,6 +144,13 @@ fn fill_computed_in_blocks(block: &crate::resources::BlockSchema, wanted: Value,
                     }
                 }
             }
+            // The same one level down (`access_control_policy { owner { display_name } }`).
+            for nested in &block.blocks {
+                if let Some(wanted) = map.get(nested.name).cloned() {
+                    let prior_nested = prior_map.and_then(|m| m.get(nested.name)).cloned().unwrap_or(Value::Null);
+                    map.insert(nested.name.to_string(), fill_computed_in_blocks(nested, wanted, &prior_nested));
+                }
+            }
             Value::Map(map)
         })
         .collect();

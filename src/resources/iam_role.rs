@@ -251,7 +251,7 @@ async fn detach_all_policies(aws: &AwsCtx, role: &str) -> Result<(), ProviderErr
     Ok(())
 }
 
-async fn inline_policy_names(aws: &AwsCtx, role: &str) -> Result<Vec<String>, ProviderError> {
+pub(super) async fn inline_policy_names(aws: &AwsCtx, role: &str) -> Result<Vec<String>, ProviderError> {
     let mut names = Vec::new();
     let mut marker = None;
     loop {

@@ -14,16 +14,23 @@ pub(crate) mod support;
 mod cloudwatch_log_group;
 mod data;
 mod dynamodb_table;
+mod ecr_lifecycle_policy;
 mod ecr_repository;
+mod ecr_repository_policy;
 mod eip;
 mod eip_association;
 mod iam_instance_profile;
 mod iam_openid_connect_provider;
+mod iam_policy;
 mod iam_role;
+mod iam_role_policies_exclusive;
 mod iam_role_policy;
 mod iam_role_policy_attachment;
+mod iam_role_policy_attachments_exclusive;
 mod instance;
 mod key_pair;
+#[cfg(test)]
+mod provider_schema;
 #[cfg(test)]
 mod provider_schema_ec2;
 mod random_id;
@@ -31,16 +38,26 @@ mod random_pet;
 mod random_string;
 mod random_support;
 mod s3_bucket;
+mod s3_bucket_acl;
+mod s3_bucket_cors_configuration;
+mod s3_bucket_id;
+mod s3_bucket_lifecycle_configuration;
+mod s3_bucket_logging;
+mod s3_bucket_ownership_controls;
+mod s3_bucket_policy;
 mod s3_bucket_public_access_block;
 mod s3_bucket_server_side_encryption_configuration;
 mod s3_bucket_versioning;
+mod s3_bucket_website_configuration;
+mod s3_grantee;
 mod security_group;
 mod security_group_rule;
+mod settle;
 mod sg_rule_support;
 mod ssm_parameter;
 mod vpc_security_group_rule;
 
-pub use schema::{Attr, BlockSchema, Presence, Schema, Ty};
+pub use schema::{Attr, BlockSchema, Omission, Presence, Schema, Ty};
 
 /// Attributes as stored in state: Terraform's attribute names, JSON values,
 /// nested blocks as lists of objects.

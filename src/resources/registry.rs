@@ -7,23 +7,35 @@ use super::data::{
     vpc,
 };
 use super::dynamodb_table::DynamodbTable;
+use super::ecr_lifecycle_policy::EcrLifecyclePolicy;
 use super::ecr_repository::EcrRepository;
+use super::ecr_repository_policy::EcrRepositoryPolicy;
 use super::eip::Eip;
 use super::eip_association::EipAssociation;
 use super::iam_instance_profile::IamInstanceProfile;
 use super::iam_openid_connect_provider::IamOpenidConnectProvider;
+use super::iam_policy::IamPolicy;
 use super::iam_role::IamRole;
+use super::iam_role_policies_exclusive::IamRolePoliciesExclusive;
 use super::iam_role_policy::IamRolePolicy;
 use super::iam_role_policy_attachment::IamRolePolicyAttachment;
+use super::iam_role_policy_attachments_exclusive::IamRolePolicyAttachmentsExclusive;
 use super::instance::Instance;
 use super::key_pair::KeyPair;
 use super::random_id::RandomId;
 use super::random_pet::RandomPet;
 use super::random_string::RandomString;
 use super::s3_bucket::S3Bucket;
+use super::s3_bucket_acl::S3BucketAcl;
+use super::s3_bucket_cors_configuration::S3BucketCorsConfiguration;
+use super::s3_bucket_lifecycle_configuration::S3BucketLifecycleConfiguration;
+use super::s3_bucket_logging::S3BucketLogging;
+use super::s3_bucket_ownership_controls::S3BucketOwnershipControls;
+use super::s3_bucket_policy::S3BucketPolicy;
 use super::s3_bucket_public_access_block::S3BucketPublicAccessBlock;
 use super::s3_bucket_server_side_encryption_configuration::S3BucketServerSideEncryptionConfiguration;
 use super::s3_bucket_versioning::S3BucketVersioning;
+use super::s3_bucket_website_configuration::S3BucketWebsiteConfiguration;
 use super::security_group::SecurityGroup;
 use super::security_group_rule::SecurityGroupRuleType;
 use super::ssm_parameter::SsmParameter;
@@ -36,12 +48,24 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &S3BucketVersioning,
     &S3BucketPublicAccessBlock,
     &S3BucketServerSideEncryptionConfiguration,
+    &S3BucketPolicy,
+    &S3BucketOwnershipControls,
+    &S3BucketAcl,
+    &S3BucketLifecycleConfiguration,
+    &S3BucketLogging,
+    &S3BucketCorsConfiguration,
+    &S3BucketWebsiteConfiguration,
     &DynamodbTable,
     &EcrRepository,
+    &EcrLifecyclePolicy,
+    &EcrRepositoryPolicy,
     &IamOpenidConnectProvider,
     &IamRole,
+    &IamPolicy,
     &IamRolePolicy,
     &IamRolePolicyAttachment,
+    &IamRolePoliciesExclusive,
+    &IamRolePolicyAttachmentsExclusive,
     &IamInstanceProfile,
     &SecurityGroup,
     &SecurityGroupRuleType,

@@ -144,6 +144,16 @@ impl BlockSchema {
     }
 }
 
+/// An argument or block of the provider's schema that gantry deliberately
+/// does not take, and why. A stack that sets it gets "not supported by
+/// gantry: REASON" at validate instead of "unsupported argument".
+#[derive(Clone, Debug)]
+pub struct Omission {
+    /// Dotted path from the resource body: `timeouts`, `rule.filter.x`.
+    pub path: &'static str,
+    pub reason: &'static str,
+}
+
 /// The schema of a resource type or data source.
 #[derive(Clone, Debug)]
 pub struct Schema {
@@ -152,11 +162,22 @@ pub struct Schema {
     pub blocks: Vec<BlockSchema>,
     /// Takes `tags`: gantry adds its ownership tags and computes `tags_all`.
     pub taggable: bool,
+    /// Provider arguments and blocks left out on purpose.
+    pub omitted: Vec<Omission>,
 }
 
 impl Schema {
     pub fn new(type_name: &'static str, attrs: Vec<Attr>) -> Schema {
-        Schema { type_name, attrs, blocks: Vec::new(), taggable: false }
+        Schema { type_name, attrs, blocks: Vec::new(), taggable: false, omitted: Vec::new() }
+    }
+    /// Records a provider argument or block (dotted `path`) that gantry
+    /// does not take, with the AWS or emulator behaviour that is the reason.
+    pub fn omit(mut self, path: &'static str, reason: &'static str) -> Schema {
+        self.omitted.push(Omission { path, reason });
+        self
+    }
+    pub fn omission(&self, path: &str) -> Option<&Omission> {
+        self.omitted.iter().find(|o| o.path == path)
     }
     pub fn blocks(mut self, blocks: Vec<BlockSchema>) -> Schema {
         self.blocks = blocks;
