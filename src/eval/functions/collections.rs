@@ -1,7 +1,7 @@
 //! Collection functions: lists, maps and sets.
 
-use super::conversion::dedupe;
-use super::{arg, first, list_arg, raw_list, raw_map, raw_scalar, string_list, Cx, FnError, R};
+use super::conversion::{dedupe, make_set};
+use super::{arg, first, int_arg, list_arg, raw_list, raw_map, raw_scalar, string_list, Cx, FnError, R};
 use crate::eval::convert::a_type;
 use crate::eval::convert::equal;
 use crate::eval::convert::split_mark;
@@ -10,14 +10,16 @@ use crate::eval::convert::to_bool;
 use crate::eval::convert::to_integer;
 use crate::eval::convert::to_string;
 use crate::eval::convert::MAX_VALUE_DEPTH;
+use crate::eval::convert::{stringify, unify, Unified};
 use crate::value::Value;
 use std::collections::BTreeMap;
+use unicode_segmentation::UnicodeSegmentation;
 
 pub(super) fn length(_: &mut Cx, a: Vec<Value>) -> R {
     let (v, marked) = split_mark_keeping_keys(first(a));
     let n = match v {
         Value::Unknown => return Ok(Value::Unknown.marked_if(marked)),
-        Value::String(s) => s.chars().count(),
+        Value::String(s) => s.graphemes(true).count(),
         Value::List(items) => items.len(),
         Value::Map(map) => map.len(),
         Value::Null => return Err(FnError::arg(0, "argument must not be null")),
@@ -180,6 +182,8 @@ pub(super) fn one(_: &mut Cx, a: Vec<Value>) -> R {
 
 pub(super) fn coalesce(_: &mut Cx, a: Vec<Value>) -> R {
     let mut marked = false;
+    // The arguments share one type: `coalesce(1, "a")` is the string "1".
+    let strings = unify(&a) == Unified::Strings;
     for v in a {
         let inner = v.peel();
         if inner.is_unknown() {
@@ -187,6 +191,7 @@ pub(super) fn coalesce(_: &mut Cx, a: Vec<Value>) -> R {
         }
         let empty = matches!(inner, Value::Null) || matches!(inner, Value::String(s) if s.is_empty());
         if !empty {
+            let v = if strings { stringify(v) } else { v };
             return Ok(v.marked_if(marked));
         }
         marked |= v.is_sensitive();
@@ -290,4 +295,105 @@ pub(super) fn anytrue(_: &mut Cx, a: Vec<Value>) -> R {
         any |= to_bool(v).map_err(|m| FnError::arg(0, format!("element {n}: {m}")))?;
     }
     Ok(Value::Bool(any))
+}
+
+/// Bound on `chunklist`'s and `setproduct`'s output, which can be far
+/// larger than their input.
+const MAX_ELEMENTS: usize = 1 << 20;
+
+pub(super) fn chunklist(_: &mut Cx, a: Vec<Value>) -> R {
+    let items = list_arg(&a, 0)?;
+    let size = int_arg(&a, 1)?;
+    if size < 0 {
+        return Err(FnError::call("the chunk size must not be negative"));
+    }
+    if items.is_empty() {
+        return Ok(Value::List(Vec::new()));
+    }
+    // A size of 0 means one chunk holding everything, as in Terraform.
+    let size = if size == 0 { items.len() } else { size as usize };
+    Ok(Value::List(items.chunks(size).map(|c| Value::List(c.to_vec())).collect()))
+}
+
+pub(super) fn matchkeys(_: &mut Cx, a: Vec<Value>) -> R {
+    let values = list_arg(&a, 0)?;
+    let keys = list_arg(&a, 1)?;
+    let search = list_arg(&a, 2)?;
+    if values.len() != keys.len() {
+        return Err(FnError::call(format!(
+            "the values list has {} elements but the keys list has {}; they must have the same length",
+            values.len(),
+            keys.len()
+        )));
+    }
+    let picked = values.iter().zip(keys).filter(|(_, k)| search.iter().any(|s| equal(s, k))).map(|(v, _)| v.clone());
+    Ok(Value::List(picked.collect()))
+}
+
+/// The set arguments of the set functions, each as a deduplicated set.
+fn sets(a: &[Value]) -> Result<Vec<Vec<Value>>, FnError> {
+    (0..a.len()).map(|i| make_set(list_arg(a, i)?.clone()).map_err(|m| FnError::arg(i, m))).collect()
+}
+
+/// The result of a set function: elements unified and ordered as a set.
+fn set_result(items: Vec<Value>) -> R {
+    make_set(items).map(Value::List).map_err(FnError::call)
+}
+
+pub(super) fn setunion(_: &mut Cx, a: Vec<Value>) -> R {
+    set_result(sets(&a)?.into_iter().flatten().collect())
+}
+
+pub(super) fn setintersection(_: &mut Cx, a: Vec<Value>) -> R {
+    let mut sets = sets(&a)?.into_iter();
+    let first = sets.next().unwrap_or_default();
+    let rest: Vec<Vec<Value>> = sets.collect();
+    set_result(first.into_iter().filter(|v| rest.iter().all(|s| s.iter().any(|o| equal(o, v)))).collect())
+}
+
+pub(super) fn setsubtract(_: &mut Cx, a: Vec<Value>) -> R {
+    let sets = sets(&a)?;
+    let (from, minus) = (&sets[0], &sets[1]);
+    set_result(from.iter().filter(|v| !minus.iter().any(|o| equal(o, v))).cloned().collect())
+}
+
+pub(super) fn setproduct(_: &mut Cx, a: Vec<Value>) -> R {
+    if a.len() < 2 {
+        return Err(FnError::call("at least two arguments are required"));
+    }
+    let mut rows: Vec<Vec<Value>> = vec![Vec::new()];
+    for i in 0..a.len() {
+        let items = list_arg(&a, i)?;
+        if rows.len().saturating_mul(items.len()) > MAX_ELEMENTS {
+            return Err(FnError::call(format!("the product would have more than {MAX_ELEMENTS} elements")));
+        }
+        rows = rows
+            .iter()
+            .flat_map(|row| {
+                items.iter().map(move |item| row.iter().cloned().chain(std::iter::once(item.clone())).collect())
+            })
+            .collect();
+    }
+    Ok(Value::List(rows.into_iter().map(Value::List).collect()))
+}
+
+pub(super) fn transpose(_: &mut Cx, a: Vec<Value>) -> R {
+    let map = match arg(&a, 0)? {
+        Value::Map(m) => m,
+        other => return Err(FnError::arg(0, format!("a map of lists of strings is required, not {}", a_type(other)))),
+    };
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (key, list) in map {
+        let Value::List(items) = list else {
+            return Err(FnError::arg(
+                0,
+                format!("the value of \"{key}\" must be a list of strings, not {}", a_type(list)),
+            ));
+        };
+        for item in items {
+            let s = to_string(item).map_err(|m| FnError::arg(0, format!("an element of \"{key}\": {m}")))?;
+            out.entry(s).or_default().push(Value::String(key.clone()));
+        }
+    }
+    Ok(Value::Map(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
 }

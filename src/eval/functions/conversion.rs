@@ -6,7 +6,7 @@ use crate::eval::convert::equal;
 use crate::eval::convert::split_mark;
 use crate::eval::convert::to_bool;
 use crate::eval::convert::to_number;
-use crate::eval::convert::to_string;
+use crate::eval::convert::{stringify, to_string, unify, Unified};
 use crate::eval::expr::error;
 use crate::eval::expr::Evaluator;
 use crate::eval::EvalError;
@@ -38,7 +38,8 @@ pub(super) fn tobool(_: &mut Cx, a: Vec<Value>) -> R {
 pub(super) fn tolist(_: &mut Cx, a: Vec<Value>) -> R {
     let (v, marked) = split_mark(first(a));
     match v {
-        Value::List(_) | Value::Null | Value::Unknown => Ok(v.marked_if(marked)),
+        Value::List(items) => Ok(Value::List(unified(items, 0)?).marked_if(marked)),
+        Value::Null | Value::Unknown => Ok(v.marked_if(marked)),
         other => Err(FnError::arg(0, format!("cannot convert {} to a list", a_type(&other)))),
     }
 }
@@ -46,36 +47,62 @@ pub(super) fn tolist(_: &mut Cx, a: Vec<Value>) -> R {
 pub(super) fn tomap(_: &mut Cx, a: Vec<Value>) -> R {
     let (v, marked) = split_mark(first(a));
     match v {
-        Value::Map(_) | Value::Null | Value::Unknown => Ok(v.marked_if(marked)),
+        Value::Map(map) => {
+            let (keys, values): (Vec<String>, Vec<Value>) = map.into_iter().unzip();
+            Ok(Value::Map(keys.into_iter().zip(unified(values, 0)?).collect()).marked_if(marked))
+        }
+        Value::Null | Value::Unknown => Ok(v.marked_if(marked)),
         other => Err(FnError::arg(0, format!("cannot convert {} to a map", a_type(&other)))),
     }
 }
 
-/// A set as Terraform orders it: strings sorted lexically, numbers by value,
-/// no duplicates. Mixed primitives are unified to strings first, as
-/// Terraform's type unification does.
-pub(crate) fn make_set(items: Vec<Value>) -> Result<Vec<Value>, String> {
-    if items.iter().any(Value::is_null) {
-        return Err("sets cannot contain null values".to_string());
+/// The elements of a list or map given one type, as converting to a
+/// collection does: mixed primitives become strings, other mixes fail.
+pub(super) fn unified(items: Vec<Value>, i: usize) -> Result<Vec<Value>, FnError> {
+    match unify(&items) {
+        Unified::Same => Ok(items),
+        Unified::Strings => Ok(items.into_iter().map(stringify).collect()),
+        Unified::Conflict => {
+            Err(FnError::arg(i, "all elements must have the same type (or be convertible to strings)"))
+        }
     }
-    let primitive = |v: &Value| matches!(v.peel(), Value::String(_) | Value::Number(_) | Value::Bool(_));
-    let all_numbers = items.iter().all(|v| matches!(v.peel(), Value::Number(_)));
-    let all_bools = items.iter().all(|v| matches!(v.peel(), Value::Bool(_)));
-    let mut items = if !all_numbers && !all_bools && items.iter().all(primitive) {
-        items
-            .iter()
-            .map(|v| to_string(v).map(|s| Value::String(s).marked_if(v.is_sensitive())))
-            .collect::<Result<Vec<_>, _>>()?
+}
+
+pub(super) fn issensitive(_: &mut Cx, a: Vec<Value>) -> R {
+    let v = first(a);
+    if v.is_sensitive() {
+        Ok(Value::Bool(true))
+    } else if v.is_known() {
+        Ok(Value::Bool(false))
     } else {
-        items
-    };
-    if all_numbers {
-        items.sort_by(|a, b| a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(std::cmp::Ordering::Equal));
-    } else if items.iter().all(|v| matches!(v.peel(), Value::String(_))) {
-        items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-    } else if all_bools {
-        items.sort_by_key(|v| v.as_bool());
+        // An unknown value may still turn out sensitive.
+        Ok(Value::Unknown)
     }
+}
+
+/// gantry has no ephemeral values, so every value passes through.
+pub(super) fn ephemeralasnull(_: &mut Cx, a: Vec<Value>) -> R {
+    Ok(first(a))
+}
+
+/// A set as Terraform orders it: strings sorted bytewise, numbers by value,
+/// false before true, nulls last, no duplicates. Mixed primitives are
+/// unified to strings first, as Terraform's type unification does.
+pub(crate) fn make_set(items: Vec<Value>) -> Result<Vec<Value>, String> {
+    let mut items: Vec<Value> = match unify(&items) {
+        Unified::Same => items,
+        Unified::Strings => items.into_iter().map(stringify).collect(),
+        Unified::Conflict => return Err("all elements must have the same type (or be convertible to strings)".into()),
+    };
+    items.sort_by(|a, b| match (a.peel(), b.peel()) {
+        (Value::Number(x), Value::Number(y)) => x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+        (Value::Null, _) => std::cmp::Ordering::Greater,
+        (_, Value::Null) => std::cmp::Ordering::Less,
+        _ => std::cmp::Ordering::Equal,
+    });
     Ok(dedupe(items))
 }
 

@@ -8,6 +8,7 @@ use crate::eval::convert::to_bool;
 use crate::eval::convert::to_number;
 use crate::eval::convert::to_string;
 use crate::value::Value;
+use unicode_segmentation::UnicodeSegmentation;
 
 pub(super) fn format(_: &mut Cx, a: Vec<Value>) -> R {
     let spec = str_arg(&a, 0)?;
@@ -115,7 +116,7 @@ fn format_values(spec: &str, args: &[Value]) -> Result<String, FnError> {
             's' => {
                 let s = to_string(value).map_err(|m| at(&m))?;
                 let s = match precision {
-                    Some(p) => s.chars().take(p).collect(),
+                    Some(p) => s.graphemes(true).take(p).collect(),
                     None => s,
                 };
                 (String::new(), s, false)
@@ -225,7 +226,7 @@ fn sign_of(negative: bool, flags: &Flags) -> String {
 }
 
 fn pad(sign: String, body: String, width: Option<usize>, flags: &Flags, numeric: bool) -> String {
-    let len = sign.chars().count() + body.chars().count();
+    let len = sign.graphemes(true).count() + body.graphemes(true).count();
     let fill = width.unwrap_or(0).saturating_sub(len);
     if fill == 0 {
         format!("{sign}{body}")

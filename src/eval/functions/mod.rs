@@ -25,10 +25,14 @@ mod crypto;
 mod encoding;
 mod filesystem;
 mod format;
+mod ipnet;
 mod numbers;
 mod strings;
+mod templates;
 #[cfg(test)]
 mod tests;
+mod time;
+mod yaml;
 
 pub(crate) use conversion::make_set;
 
@@ -103,43 +107,71 @@ const ANY: Option<usize> = None;
 /// Sorted by name, so the list in "unknown function" errors reads well.
 static FUNCTIONS: &[Func] = &[
     plain("abs", "abs(number)", 1, ONE, numbers::abs),
+    plain("abspath", "abspath(path)", 1, ONE, filesystem::abspath),
     plain("alltrue", "alltrue(list)", 1, ONE, collections::alltrue),
     plain("anytrue", "anytrue(list)", 1, ONE, collections::anytrue),
     plain("base64decode", "base64decode(string)", 1, ONE, encoding::base64decode),
     plain("base64encode", "base64encode(string)", 1, ONE, encoding::base64encode),
+    plain("base64gzip", "base64gzip(string)", 1, ONE, encoding::base64gzip),
     plain("base64sha256", "base64sha256(string)", 1, ONE, crypto::base64sha256),
+    plain("base64sha512", "base64sha512(string)", 1, ONE, crypto::base64sha512),
+    plain("basename", "basename(path)", 1, ONE, filesystem::basename),
+    plain("bcrypt", "bcrypt(string, cost)", 1, TWO, crypto::bcrypt),
     Func { name: "can", usage: "can(expression)", min: 1, max: ONE, kind: Kind::Lazy(conversion::can) },
     plain("ceil", "ceil(number)", 1, ONE, numbers::ceil),
     plain("chomp", "chomp(string)", 1, ONE, strings::chomp),
+    plain("chunklist", "chunklist(list, size)", 2, TWO, collections::chunklist),
+    plain("cidrhost", "cidrhost(prefix, hostnum)", 2, TWO, ipnet::cidrhost),
+    plain("cidrnetmask", "cidrnetmask(prefix)", 1, ONE, ipnet::cidrnetmask),
+    plain("cidrsubnet", "cidrsubnet(prefix, newbits, netnum)", 3, THREE, ipnet::cidrsubnet),
+    plain("cidrsubnets", "cidrsubnets(prefix, newbits...)", 1, ANY, ipnet::cidrsubnets),
     raw("coalesce", "coalesce(values...)", 1, ANY, collections::coalesce),
     raw("coalescelist", "coalescelist(lists...)", 1, ANY, collections::coalescelist),
     plain("compact", "compact(list)", 1, ONE, collections::compact),
     raw("concat", "concat(lists...)", 1, ANY, collections::concat),
     plain("contains", "contains(list, value)", 2, TWO, collections::contains),
+    plain("csvdecode", "csvdecode(string)", 1, ONE, encoding::csvdecode),
+    plain("dirname", "dirname(path)", 1, ONE, filesystem::dirname),
     plain("distinct", "distinct(list)", 1, ONE, collections::distinct),
     raw("element", "element(list, index)", 2, TWO, collections::element),
     plain("endswith", "endswith(string, suffix)", 2, TWO, strings::endswith),
+    raw("ephemeralasnull", "ephemeralasnull(value)", 1, ONE, conversion::ephemeralasnull),
     plain("file", "file(path)", 1, ONE, filesystem::file),
     plain("filebase64", "filebase64(path)", 1, ONE, filesystem::filebase64),
+    plain("filebase64sha256", "filebase64sha256(path)", 1, ONE, filesystem::filebase64sha256),
+    plain("filebase64sha512", "filebase64sha512(path)", 1, ONE, filesystem::filebase64sha512),
     plain("fileexists", "fileexists(path)", 1, ONE, filesystem::fileexists),
+    plain("filemd5", "filemd5(path)", 1, ONE, filesystem::filemd5),
+    plain("fileset", "fileset(path, pattern)", 2, TWO, filesystem::fileset),
+    plain("filesha1", "filesha1(path)", 1, ONE, filesystem::filesha1),
+    plain("filesha256", "filesha256(path)", 1, ONE, filesystem::filesha256),
+    plain("filesha512", "filesha512(path)", 1, ONE, filesystem::filesha512),
     raw("flatten", "flatten(list)", 1, ONE, collections::flatten),
     plain("floor", "floor(number)", 1, ONE, numbers::floor),
     plain("format", "format(spec, values...)", 1, ANY, format::format),
+    plain("formatdate", "formatdate(spec, timestamp)", 2, TWO, time::formatdate),
     plain("formatlist", "formatlist(spec, values...)", 1, ANY, format::formatlist),
     plain("indent", "indent(spaces, string)", 2, TWO, strings::indent),
     plain("index", "index(list, value)", 2, TWO, collections::index),
+    raw("issensitive", "issensitive(value)", 1, ONE, conversion::issensitive),
     plain("join", "join(separator, lists...)", 2, ANY, strings::join),
     plain("jsondecode", "jsondecode(string)", 1, ONE, encoding::jsondecode),
     plain("jsonencode", "jsonencode(value)", 1, ONE, encoding::jsonencode),
     raw("keys", "keys(map)", 1, ONE, collections::keys),
     raw("length", "length(value)", 1, ONE, collections::length),
+    plain("log", "log(number, base)", 2, TWO, numbers::log),
     raw("lookup", "lookup(map, key, default)", 2, THREE, collections::lookup),
     plain("lower", "lower(string)", 1, ONE, strings::lower),
+    plain("matchkeys", "matchkeys(values, keys, searchset)", 3, THREE, collections::matchkeys),
     plain("max", "max(numbers...)", 1, ANY, numbers::max),
+    plain("md5", "md5(string)", 1, ONE, crypto::md5),
     raw("merge", "merge(maps...)", 0, ANY, collections::merge),
     plain("min", "min(numbers...)", 1, ANY, numbers::min),
     raw("nonsensitive", "nonsensitive(value)", 1, ONE, conversion::nonsensitive),
     raw("one", "one(list)", 1, ONE, collections::one),
+    plain("parseint", "parseint(string, base)", 2, TWO, numbers::parseint),
+    plain("pathexpand", "pathexpand(path)", 1, ONE, filesystem::pathexpand),
+    plain("plantimestamp", "plantimestamp()", 0, Some(0), time::plantimestamp),
     plain("pow", "pow(base, exponent)", 2, TWO, numbers::pow),
     plain("range", "range(start, limit, step)", 1, THREE, numbers::range),
     plain("regex", "regex(pattern, string)", 2, TWO, strings::regex),
@@ -147,16 +179,35 @@ static FUNCTIONS: &[Func] = &[
     plain("replace", "replace(string, substring, replacement)", 3, THREE, strings::replace),
     raw("reverse", "reverse(list)", 1, ONE, collections::reverse),
     raw("sensitive", "sensitive(value)", 1, ONE, conversion::sensitive),
+    plain("setintersection", "setintersection(sets...)", 1, ANY, collections::setintersection),
+    plain("setproduct", "setproduct(sets...)", 1, ANY, collections::setproduct),
+    plain("setsubtract", "setsubtract(a, b)", 2, TWO, collections::setsubtract),
+    plain("setunion", "setunion(sets...)", 1, ANY, collections::setunion),
+    plain("sha1", "sha1(string)", 1, ONE, crypto::sha1),
     plain("sha256", "sha256(string)", 1, ONE, crypto::sha256),
+    plain("sha512", "sha512(string)", 1, ONE, crypto::sha512),
     plain("signum", "signum(number)", 1, ONE, numbers::signum),
     raw("slice", "slice(list, start, end)", 3, THREE, collections::slice),
     plain("sort", "sort(list)", 1, ONE, collections::sort),
     plain("split", "split(separator, string)", 2, TWO, strings::split),
     plain("startswith", "startswith(string, prefix)", 2, TWO, strings::startswith),
+    plain("strcontains", "strcontains(string, substr)", 2, TWO, strings::strcontains),
     plain("strrev", "strrev(string)", 1, ONE, strings::strrev),
     plain("substr", "substr(string, offset, length)", 3, THREE, strings::substr),
     plain("sum", "sum(list)", 1, ONE, numbers::sum),
-    raw("templatefile", "templatefile(path, vars)", 2, TWO, filesystem::templatefile),
+    raw("templatefile", "templatefile(path, vars)", 2, TWO, templates::templatefile),
+    Func {
+        name: "templatestring",
+        usage: "templatestring(template, vars)",
+        min: 2,
+        max: TWO,
+        kind: Kind::Lazy(templates::templatestring),
+    },
+    plain("textdecodebase64", "textdecodebase64(string, encoding)", 2, TWO, encoding::textdecodebase64),
+    plain("textencodebase64", "textencodebase64(string, encoding)", 2, TWO, encoding::textencodebase64),
+    plain("timeadd", "timeadd(timestamp, duration)", 2, TWO, time::timeadd),
+    plain("timecmp", "timecmp(timestamp_a, timestamp_b)", 2, TWO, time::timecmp),
+    plain("timestamp", "timestamp()", 0, Some(0), time::timestamp),
     plain("title", "title(string)", 1, ONE, strings::title),
     plain("tobool", "tobool(value)", 1, ONE, conversion::tobool),
     raw("tolist", "tolist(value)", 1, ONE, conversion::tolist),
@@ -164,13 +215,19 @@ static FUNCTIONS: &[Func] = &[
     plain("tonumber", "tonumber(value)", 1, ONE, conversion::tonumber),
     plain("toset", "toset(value)", 1, ONE, conversion::toset),
     plain("tostring", "tostring(value)", 1, ONE, conversion::tostring),
+    plain("transpose", "transpose(map)", 1, ONE, collections::transpose),
     plain("trim", "trim(string, characters)", 2, TWO, strings::trim),
     plain("trimprefix", "trimprefix(string, prefix)", 2, TWO, strings::trimprefix),
     plain("trimspace", "trimspace(string)", 1, ONE, strings::trimspace),
     plain("trimsuffix", "trimsuffix(string, suffix)", 2, TWO, strings::trimsuffix),
     Func { name: "try", usage: "try(expressions...)", min: 1, max: ANY, kind: Kind::Lazy(conversion::try_) },
     plain("upper", "upper(string)", 1, ONE, strings::upper),
+    plain("urlencode", "urlencode(string)", 1, ONE, encoding::urlencode),
+    plain("uuid", "uuid()", 0, Some(0), crypto::uuid),
+    plain("uuidv5", "uuidv5(namespace, name)", 2, TWO, crypto::uuidv5),
     raw("values", "values(map)", 1, ONE, collections::values),
+    plain("yamldecode", "yamldecode(string)", 1, ONE, yaml::yamldecode),
+    plain("yamlencode", "yamlencode(value)", 1, ONE, yaml::yamlencode),
     raw("zipmap", "zipmap(keys, values)", 2, TWO, collections::zipmap),
 ];
 
@@ -187,7 +244,22 @@ fn lookup_function(name: &str) -> Option<&'static Func> {
     FUNCTIONS.iter().find(|f| f.name == name)
 }
 
+/// Terraform functions gantry knows of but does not offer, and why.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("rsadecrypt", "gantry does not decrypt with private keys in stack files"),
+    ("type", "type() exists only in terraform console"),
+];
+
 pub(crate) fn unknown_function_error(name: &str, span: SpanRange) -> EvalError {
+    if name.starts_with("provider::") {
+        return error(
+            format!("Unsupported function \"{name}\": provider-defined functions are not supported by gantry"),
+            span,
+        );
+    }
+    if let Some((_, why)) = UNSUPPORTED.iter().find(|(n, _)| *n == name) {
+        return error(format!("Unsupported function \"{name}\": {why}"), span);
+    }
     let names: Vec<&str> = function_names().collect();
     error(format!("Call to unknown function \"{name}\"; supported functions are: {}", names.join(", ")), span)
 }

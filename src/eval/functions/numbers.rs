@@ -1,6 +1,6 @@
 //! Numeric functions: `abs`, `ceil`, `floor`, `pow`, `range`, ...
 
-use super::{finite, list_arg, num_arg, Cx, FnError, R};
+use super::{finite, int_arg, list_arg, num_arg, str_arg, Cx, FnError, R};
 use crate::eval::convert::to_number;
 use crate::value::Value;
 
@@ -18,6 +18,10 @@ pub(super) fn floor(_: &mut Cx, a: Vec<Value>) -> R {
 
 pub(super) fn signum(_: &mut Cx, a: Vec<Value>) -> R {
     let n = num_arg(&a, 0)?;
+    // Terraform's signum takes whole numbers only.
+    if n.fract() != 0.0 {
+        return Err(FnError::call("signum takes a whole number"));
+    }
     Ok(Value::Number(if n > 0.0 {
         1.0
     } else if n < 0.0 {
@@ -95,4 +99,45 @@ pub(super) fn range(_: &mut Cx, a: Vec<Value>) -> R {
         i += 1.0;
     }
     Ok(Value::List(out))
+}
+
+pub(super) fn log(_: &mut Cx, a: Vec<Value>) -> R {
+    let n = num_arg(&a, 0)?;
+    let base = num_arg(&a, 1)?;
+    finite(n.ln() / base.ln())
+}
+
+/// Digits of bases up to 62: 0-9, then a-z, then A-Z (case-insensitive
+/// up to base 36, as Go's big.Int reads them).
+fn digit_value(c: char, base: u32) -> Option<u32> {
+    let v = match c {
+        '0'..='9' => c as u32 - '0' as u32,
+        'a'..='z' => c as u32 - 'a' as u32 + 10,
+        'A'..='Z' if base <= 36 => c as u32 - 'A' as u32 + 10,
+        'A'..='Z' => c as u32 - 'A' as u32 + 36,
+        _ => return None,
+    };
+    (v < base).then_some(v)
+}
+
+pub(super) fn parseint(cx: &mut Cx, a: Vec<Value>) -> R {
+    let s = str_arg(&a, 0)?;
+    let base = int_arg(&a, 1)?;
+    if !(2..=62).contains(&base) {
+        return Err(FnError::arg(1, "the base must be between 2 and 62"));
+    }
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s.strip_prefix('+').unwrap_or(&s)),
+    };
+    if digits.is_empty() {
+        return Err(FnError::arg(0, format!("cannot parse {} as a base {base} integer", cx.quote(&s))));
+    }
+    let mut n = 0f64;
+    for c in digits.chars() {
+        let d = digit_value(c, base as u32)
+            .ok_or_else(|| FnError::arg(0, format!("cannot parse {} as a base {base} integer", cx.quote(&s))))?;
+        n = n * base as f64 + f64::from(d);
+    }
+    finite(if negative { -n } else { n })
 }

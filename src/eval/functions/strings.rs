@@ -3,32 +3,53 @@
 use super::{int_arg, list_arg, str_arg, Cx, FnError, R};
 use crate::eval::convert::to_string;
 use crate::value::Value;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Go's simple case mapping, which Terraform uses: one character maps to
+/// one character, so `upper("straße")` keeps its ß (Rust's full mapping
+/// would give "STRASSE"). The only character whose lowercase is longer is
+/// İ, whose simple lowercase is a plain i.
+pub(super) fn upper_char(c: char) -> char {
+    let mut it = c.to_uppercase();
+    match (it.next(), it.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+fn lower_char(c: char) -> char {
+    c.to_lowercase().next().unwrap_or(c)
+}
 
 pub(super) fn lower(_: &mut Cx, a: Vec<Value>) -> R {
-    Ok(Value::String(str_arg(&a, 0)?.to_lowercase()))
+    // Per character, so a final sigma stays σ as in Terraform.
+    Ok(Value::String(str_arg(&a, 0)?.chars().map(lower_char).collect()))
 }
 
 pub(super) fn upper(_: &mut Cx, a: Vec<Value>) -> R {
-    Ok(Value::String(str_arg(&a, 0)?.to_uppercase()))
+    Ok(Value::String(str_arg(&a, 0)?.chars().map(upper_char).collect()))
 }
 
+/// Go's `strings.Title`: a letter after a separator is upper-cased, where
+/// separators are ASCII characters other than letters, digits and `_`, and
+/// white space.
 pub(super) fn title(_: &mut Cx, a: Vec<Value>) -> R {
     let s = str_arg(&a, 0)?;
     let mut out = String::with_capacity(s.len());
-    let mut at_word_start = true;
+    let mut after_separator = true;
     for c in s.chars() {
-        if at_word_start && c.is_alphabetic() {
-            out.extend(c.to_uppercase());
-        } else {
-            out.push(c);
-        }
-        at_word_start = !(c.is_alphanumeric() || c == '_' || c == '\'');
+        out.push(if after_separator { upper_char(c) } else { c });
+        after_separator = if c.is_ascii() { !(c.is_ascii_alphanumeric() || c == '_') } else { c.is_whitespace() };
     }
     Ok(Value::String(out))
 }
 
 pub(super) fn strrev(_: &mut Cx, a: Vec<Value>) -> R {
-    Ok(Value::String(str_arg(&a, 0)?.chars().rev().collect()))
+    Ok(Value::String(str_arg(&a, 0)?.graphemes(true).rev().collect()))
+}
+
+pub(super) fn strcontains(_: &mut Cx, a: Vec<Value>) -> R {
+    Ok(Value::Bool(str_arg(&a, 0)?.contains(&str_arg(&a, 1)?)))
 }
 
 pub(super) fn trimspace(_: &mut Cx, a: Vec<Value>) -> R {
@@ -66,21 +87,21 @@ pub(super) fn endswith(_: &mut Cx, a: Vec<Value>) -> R {
 }
 
 pub(super) fn substr(_: &mut Cx, a: Vec<Value>) -> R {
-    let chars: Vec<char> = str_arg(&a, 0)?.chars().collect();
+    let s = str_arg(&a, 0)?;
+    // Offsets and lengths count user-perceived characters (grapheme clusters).
+    let chars: Vec<&str> = s.graphemes(true).collect();
     let len = chars.len() as i64;
     let mut offset = int_arg(&a, 1)?;
     let length = int_arg(&a, 2)?;
     if offset < 0 {
         offset = (len + offset).max(0);
     }
-    if length < -1 {
-        return Err(FnError::arg(2, "length must be -1 (the rest of the string) or at least 0"));
-    }
     if offset >= len {
         return Ok(Value::String(String::new()));
     }
-    let end = if length == -1 { len } else { offset.saturating_add(length).min(len) };
-    Ok(Value::String(chars[offset as usize..end as usize].iter().collect()))
+    // A negative length means the rest of the string.
+    let end = if length < 0 { len } else { offset.saturating_add(length).min(len) };
+    Ok(Value::String(chars[offset as usize..end as usize].concat()))
 }
 
 /// Bound on `indent`'s and `format`'s padding, which multiply output size.
