@@ -140,6 +140,55 @@ pub(crate) fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// What Terraform's type unification makes of a group of values that must
+/// share one type (elements of `tolist`/`tomap`, `coalesce` arguments, the
+/// two results of a conditional).
+#[derive(Debug, PartialEq)]
+pub(crate) enum Unified {
+    /// Already one type (or nothing to unify): keep the values as they are.
+    Same,
+    /// Strings mixed with numbers or bools: every value becomes a string.
+    Strings,
+    /// No common type: a number with a bool, a primitive with a collection.
+    Conflict,
+}
+
+/// Unifies the types of `values`, ignoring nulls and unknowns.
+pub(crate) fn unify<'a>(values: impl IntoIterator<Item = &'a Value>) -> Unified {
+    let (mut bools, mut numbers, mut strings, mut lists, mut maps) = (false, false, false, false, false);
+    for v in values {
+        match v.peel() {
+            Value::Bool(_) => bools = true,
+            Value::Number(_) => numbers = true,
+            Value::String(_) => strings = true,
+            Value::List(_) => lists = true,
+            Value::Map(_) => maps = true,
+            _ => {}
+        }
+    }
+    let primitives = bools || numbers || strings;
+    let kinds = [bools, numbers, strings, lists, maps].iter().filter(|k| **k).count();
+    if kinds <= 1 {
+        Unified::Same
+    } else if !primitives || lists || maps {
+        // Lists with maps, or a primitive with a collection.
+        Unified::Conflict
+    } else if strings {
+        Unified::Strings
+    } else {
+        Unified::Conflict
+    }
+}
+
+/// A primitive as a string, keeping its mark; other values unchanged.
+pub(crate) fn stringify(v: Value) -> Value {
+    let sensitive = matches!(v, Value::Sensitive(_));
+    match to_string(&v) {
+        Ok(s) if !v.is_null() && !v.is_unknown() => Value::String(s).marked_if(sensitive),
+        _ => v,
+    }
+}
+
 /// Recursion bound for functions that walk values (`flatten`, conversions):
 /// values come from user input, and a stack overflow is not an error message.
 pub(crate) const MAX_VALUE_DEPTH: usize = 256;

@@ -10,7 +10,9 @@ use hcl_edit::expr::{
 };
 use hcl_edit::{Decorated, Span};
 
-use super::convert::{equal, split_mark, split_mark_keeping_keys, to_bool, to_number, to_string};
+use super::convert::{
+    equal, split_mark, split_mark_keeping_keys, stringify, to_bool, to_number, to_string, unify, Unified,
+};
 use super::{EvalError, Reference, Scope};
 use crate::addr::{Mode, ResourceAddr};
 use crate::value::Value;
@@ -28,6 +30,23 @@ const MAX_STEPS: usize = 2_000_000;
 
 /// A byte range in the source, when the parser recorded one.
 pub(crate) type SpanRange = Option<Range<usize>>;
+
+/// `value` converted to the type it shares with `other`, where that takes
+/// turning primitives into strings; otherwise unchanged.
+fn unify_with(value: Value, other: &Value) -> Value {
+    let (value, marked) = split_mark(value);
+    let value = match (value, other.peel()) {
+        (Value::List(items), Value::List(others)) if unify(items.iter().chain(others)) == Unified::Strings => {
+            Value::List(items.into_iter().map(stringify).collect())
+        }
+        (Value::Map(map), Value::Map(others)) if unify(map.values().chain(others.values())) == Unified::Strings => {
+            Value::Map(map.into_iter().map(|(k, v)| (k, stringify(v))).collect())
+        }
+        (v, o) if unify([&v, o]) == Unified::Strings => stringify(v),
+        (v, _) => v,
+    };
+    value.marked_if(marked)
+}
 
 pub(crate) fn error(message: impl Into<String>, span: SpanRange) -> EvalError {
     EvalError { message: message.into(), span }
@@ -113,7 +132,7 @@ impl<'s> Evaluator<'s> {
                 Some(n) if n.is_finite() => Ok(Value::Number(n)),
                 _ => Err(error("Invalid number literal: the number is out of range", expr.span())),
             },
-            Expression::String(s) => Ok(Value::String(s.value().clone())),
+            Expression::String(s) => Ok(Value::String(super::template::nfc(s.value().clone()))),
             Expression::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items.iter() {
@@ -409,8 +428,16 @@ impl<'s> Evaluator<'s> {
         let cond = to_bool(&cond).map_err(|m| {
             error(format!("Incorrect condition type: the condition must be a bool: {m}."), c.cond_expr.span())
         })?;
-        let chosen = if cond { &c.true_expr } else { &c.false_expr };
-        Ok(self.eval(chosen)?.marked_if(marked))
+        let (chosen, other) = if cond { (&c.true_expr, &c.false_expr) } else { (&c.false_expr, &c.true_expr) };
+        let value = self.eval(chosen)?;
+        // Terraform gives both results one type, so `true ? 1 : "a"` is the
+        // string "1". The other result's errors do not matter (it guards
+        // against them, as in `x == null ? null : x.id`).
+        let value = match self.eval(other) {
+            Ok(other) => unify_with(value, &other),
+            Err(_) => value,
+        };
+        Ok(value.marked_if(marked))
     }
 
     fn eval_unary(&mut self, op: &UnaryOp) -> Result<Value, EvalError> {

@@ -105,6 +105,8 @@ pub struct SpannedReference {
 }
 
 #[cfg(test)]
+mod conformance;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;

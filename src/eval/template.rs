@@ -45,7 +45,8 @@ impl Evaluator<'_> {
     pub(crate) fn eval_template(&mut self, t: &Template) -> Result<Value, EvalError> {
         let mut out = Output::default();
         self.render(t, false, false, &mut out)?;
-        let result = if out.unknown { Value::Unknown } else { Value::String(out.text) };
+        // Terraform keeps strings in Unicode normal form C.
+        let result = if out.unknown { Value::Unknown } else { Value::String(nfc(out.text)) };
         Ok(result.marked_if(out.sensitive))
     }
 
@@ -151,5 +152,16 @@ impl Evaluator<'_> {
             self.with_bindings(bound, |ev| ev.render(&f.template, trim_first, trim_last, out))?;
         }
         Ok(())
+    }
+}
+
+/// `s` in Unicode normal form C, as Terraform stores every string
+/// (`"e\u0301"` is `"\u00e9"`); cheap when it already is.
+pub(crate) fn nfc(s: String) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        s
+    } else {
+        s.nfc().collect()
     }
 }
