@@ -155,6 +155,8 @@ pub enum StateError {
     Locked(Box<LockInfo>),
     #[error("state file {path} was changed by someone else since it was read (expected lineage {lineage} serial {expected}, found serial {found}); re-run the command")]
     Conflict { path: String, lineage: String, expected: u64, found: u64 },
+    #[error("state file {path} is at serial {serial}, the largest there is; it cannot be written again. Move its resources to a new state (gantry state list / import) and start a new lineage")]
+    SerialExhausted { path: String, serial: u64 },
     #[error("no lock with id {id} is held on {path}{}", held.as_ref().map(|h| format!(" (the lock held has id {h})")).unwrap_or_default())]
     NoSuchLock { path: String, id: String, held: Option<String> },
     /// A call to the remote backend failed.
