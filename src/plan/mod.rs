@@ -97,6 +97,16 @@ pub struct Plan {
     pub outputs: Vec<OutputChange>,
     /// Destroy plan (everything deleted).
     pub destroy: bool,
+    /// Objects state records as deposed (left by an interrupted or failed
+    /// replace): apply deletes them first.
+    pub deposed: Vec<Deposed>,
+}
+
+/// A deposed object apply will delete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deposed {
+    pub addr: InstanceAddr,
+    pub id: String,
 }
 
 /// Counts for the summary line.
@@ -122,13 +132,16 @@ impl Plan {
                 Action::NoOp => {}
             }
         }
+        s.destroy += self.deposed.len();
         s
     }
 
     /// True when apply would change any resource (outputs alone count too, as
     /// in Terraform).
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp) || self.outputs.iter().any(|o| o.action != Action::NoOp)
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+            || self.outputs.iter().any(|o| o.action != Action::NoOp)
+            || !self.deposed.is_empty()
     }
 
     pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {

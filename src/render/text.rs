@@ -60,7 +60,21 @@ impl TextRenderer {
                 writeln!(out, "gantry detected the following changes made outside of gantry since the last apply:\n");
             out.push_str(&self.render_drift_list(&plan.drift));
         }
+        for d in &plan.deposed {
+            let _ = writeln!(
+                out,
+                "  {} {} (deposed object {}) will be destroyed: an interrupted or failed replace left it\n",
+                self.symbol(Action::Delete),
+                d.addr,
+                d.id
+            );
+        }
         let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+        if changes.is_empty() && !plan.deposed.is_empty() {
+            let s = plan.summary();
+            let _ = writeln!(out, "Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy);
+            return out;
+        }
         if changes.is_empty() {
             let outputs_changed = plan.outputs.iter().any(|o| o.action != Action::NoOp);
             if outputs_changed {

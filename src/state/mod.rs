@@ -45,6 +45,12 @@ pub struct State {
     /// plan looks these up and adopts what they made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<PendingCreate>,
+    /// Objects that no longer belong at their address but still exist: the
+    /// old object of a `create_before_destroy` replace whose delete failed or
+    /// was interrupted, or the new object an interrupted replace made. The
+    /// next apply deletes them; until then they are not forgotten.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<ResourceState>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -84,6 +90,15 @@ pub struct PendingCreate {
     pub id: Option<String>,
     pub operation_id: String,
     pub started_at: String,
+    /// For types whose create cannot tag the object: whether the name was
+    /// free just before the create. `Some(true)` proves that what holds the
+    /// name afterwards was made by this create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_was_free: Option<bool>,
+    /// Names of the attributes the create held sensitive values in, so that
+    /// adopting the object after a crash seals them in state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<String>,
 }
 
 impl State {
@@ -100,6 +115,7 @@ impl State {
             resources: Vec::new(),
             outputs: BTreeMap::new(),
             pending: Vec::new(),
+            deposed: Vec::new(),
         }
     }
 
