@@ -10,6 +10,7 @@ mod crash;
 mod deploy;
 mod deploy_ssm;
 mod exec;
+mod faults;
 mod frontend;
 mod lifecycle;
 mod prompt;
