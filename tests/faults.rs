@@ -106,7 +106,8 @@ fn random_stack(seed: u64) -> String {
         );
         arns.push(format!("aws_s3_bucket.b{b}.arn"));
     }
-    for r in 0..rng.random_range(0..=1) {
+    let roles = rng.random_range(0..=1);
+    for r in 0..roles {
         let _ = writeln!(
             tf,
             "resource \"aws_iam_role\" \"r{r}\" {{\n  name = \"${{var.prefix}}-r{r}\"\n  assume_role_policy = jsonencode({{\n    Version = \"2012-10-17\"\n    Statement = [{{ Effect = \"Allow\", Principal = {{ Service = \"ec2.amazonaws.com\" }}, Action = \"sts:AssumeRole\" }}]\n  }})\n}}\n"
@@ -129,9 +130,20 @@ fn random_stack(seed: u64) -> String {
     }
     for i in 0..rng.random_range(0..=1) {
         let groups = if groups > 0 { "\n  vpc_security_group_ids = [aws_security_group.g0.id]" } else { "" };
+        // With a role: an instance profile the new instance uses (AWS may
+        // not know a new profile for a while: emulated by the proxy).
+        let profile = if roles > 0 && rng.random_bool(0.7) {
+            let _ = writeln!(
+                tf,
+                "resource \"aws_iam_instance_profile\" \"i{i}\" {{\n  name = \"${{var.prefix}}-i{i}\"\n  role = aws_iam_role.r0.name\n}}\n"
+            );
+            format!("\n  iam_instance_profile = aws_iam_instance_profile.i{i}.name")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             tf,
-            "resource \"aws_instance\" \"i{i}\" {{\n  ami           = \"ami-12c6146b\"\n  instance_type = \"t3.micro\"{groups}\n  tags = {{\n    Name = \"${{var.prefix}}-i{i}\"\n  }}\n}}\n"
+            "resource \"aws_instance\" \"i{i}\" {{\n  ami           = \"ami-12c6146b\"\n  instance_type = \"t3.micro\"{groups}{profile}\n  tags = {{\n    Name = \"${{var.prefix}}-i{i}\"\n  }}\n}}\n"
         );
     }
     // Parameters: at least two creates in every stack, so every run can
@@ -196,6 +208,11 @@ fn live(aws: &Aws) -> BTreeMap<&'static str, Vec<String>> {
             role_names.push(name);
         }
         out.insert("aws_iam_role", role_names);
+        let profiles = aws.iam.list_instance_profiles().send().await.expect("ListInstanceProfiles");
+        out.insert(
+            "aws_iam_instance_profile",
+            profiles.instance_profiles().iter().map(|p| p.instance_profile_name().to_string()).collect(),
+        );
         out.insert("aws_iam_role_policy", policies);
         let groups = aws.ec2.describe_security_groups().send().await.expect("DescribeSecurityGroups");
         out.insert(
@@ -237,6 +254,7 @@ fn recorded(state: &Path) -> BTreeMap<&'static str, Vec<String>> {
         "aws_s3_bucket",
         "aws_iam_role",
         "aws_iam_role_policy",
+        "aws_iam_instance_profile",
         "aws_security_group",
         "aws_instance",
     ];
@@ -322,56 +340,110 @@ fn seeds(default_count: u64) -> std::ops::Range<u64> {
 // ---------------------------------------------------------------------------
 // seeded fault schedules
 
-#[test]
-fn seeded_fault_schedules_converge_with_no_orphan_and_no_duplicate() {
+/// What a batch of schedules did.
+#[derive(Default)]
+struct Stats {
+    runs: usize,
+    faulted_failed: usize,
+    lost_creates: usize,
+    faults: BTreeMap<Fault, usize>,
+    /// Eventual-consistency answers, by the operation that got one.
+    consistency: BTreeMap<String, usize>,
+}
+
+impl Stats {
+    fn add(&mut self, proxy: &FaultProxy) {
+        for call in proxy.trace() {
+            if let Some(f) = call.fault {
+                *self.faults.entry(f).or_default() += 1;
+                if f == Fault::Consistency {
+                    *self.consistency.entry(call.operation).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Stats) {
+        self.runs += other.runs;
+        self.faulted_failed += other.faulted_failed;
+        self.lost_creates += other.lost_creates;
+        for (k, v) in other.faults {
+            *self.faults.entry(k).or_default() += v;
+        }
+        for (k, v) in other.consistency {
+            *self.consistency.entry(k).or_default() += v;
+        }
+    }
+}
+
+/// Runs the schedules of `seeds` on one emulator of its own.
+fn run_schedules(seeds: Vec<u64>) -> Stats {
     let bench = Bench::new();
-    let started = Instant::now();
-    let mut totals: BTreeMap<Fault, usize> = BTreeMap::new();
-    let (mut runs, mut faulted_failed, mut lost) = (0, 0, 0);
-    for seed in seeds(CI_SCHEDULES) {
+    let mut stats = Stats::default();
+    for seed in seeds {
         let t0 = Instant::now();
         bench.moto.reset();
-        let t_reset = t0.elapsed();
         let stack = format!("s{seed}");
         bench.g.write(format!("{stack}/main.tf"), random_stack(seed));
         let what = format!(
             "fault schedule seed {seed} (rerun alone: GANTRY_FAULT_SEED={seed} GANTRY_FAULT_SCHEDULES=1 scripts/test.sh --test integration faults::)"
         );
         bench.proxy.set_schedule(Schedule::random(seed, MIN_LOST_CREATES));
-        let t1 = Instant::now();
         let out = bench.run(&stack, &["apply", "--auto-approve"]);
-        let t_apply = t1.elapsed();
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{what}: gantry panicked\n{}", text(&out));
         if !out.status.success() {
-            faulted_failed += 1;
+            stats.faulted_failed += 1;
         }
-        let lost_here = bench.proxy.lost_creates();
-        assert!(lost_here >= MIN_LOST_CREATES, "{what}: only {lost_here} lost answers to creates were injected");
-        lost += lost_here;
-        for (fault, n) in bench.proxy.fault_counts() {
-            *totals.entry(fault).or_default() += n;
-        }
+        let lost = bench.proxy.lost_creates();
+        assert!(lost >= MIN_LOST_CREATES, "{what}: only {lost} lost answers to creates were injected");
+        stats.lost_creates += lost;
+        stats.add(&bench.proxy);
         // Every third schedule also faults a destroy before converging.
         if seed % 3 == 0 {
             bench.proxy.set_schedule(Schedule::random(seed ^ 0xde57, 0));
-            let _ = bench.run(&stack, &["destroy", "--auto-approve"]);
-            for (fault, n) in bench.proxy.fault_counts() {
-                *totals.entry(fault).or_default() += n;
-            }
+            let out = bench.run(&stack, &["destroy", "--auto-approve"]);
+            assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{what}: panicked\n{}", text(&out));
+            stats.add(&bench.proxy);
         }
-        let t2 = Instant::now();
         converge_and_check(&bench, &stack, &what);
         if std::env::var_os("GANTRY_FAULT_TIMES").is_some() {
-            eprintln!(
-                "seed {seed}: reset {t_reset:?}, faulted apply {t_apply:?}, converge+check+destroy {:?}",
-                t2.elapsed()
-            );
+            eprintln!("seed {seed}: {:?}", t0.elapsed());
         }
-        runs += 1;
+        stats.runs += 1;
     }
+    stats
+}
+
+#[test]
+fn seeded_fault_schedules_converge_with_no_orphan_and_no_duplicate() {
+    let started = Instant::now();
+    // Two emulators side by side: moto serializes its work, so two make
+    // better use of two cores than one.
+    let all: Vec<u64> = seeds(CI_SCHEDULES).collect();
+    let stats = std::thread::scope(|scope| {
+        let batches: Vec<_> = (0..2)
+            .map(|k| {
+                let mine: Vec<u64> = all.iter().copied().skip(k).step_by(2).collect();
+                scope.spawn(move || run_schedules(mine))
+            })
+            .collect();
+        let mut total = Stats::default();
+        for b in batches {
+            match b.join() {
+                Ok(s) => total.merge(s),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        total
+    });
     eprintln!(
-        "fault schedules: {runs} converged (no orphan, no duplicate), {faulted_failed} faulted applies failed cleanly, \
-         {lost} lost create answers; faults injected: {totals:?}; {:.1} s",
+        "fault schedules: {} converged (no orphan, no duplicate), {} faulted applies failed cleanly, {} lost create \
+         answers; faults injected: {:?}; eventual-consistency answers by operation: {:?}; {:.1} s",
+        stats.runs,
+        stats.faulted_failed,
+        stats.lost_creates,
+        stats.faults,
+        stats.consistency,
         started.elapsed().as_secs_f64()
     );
 }
