@@ -273,3 +273,52 @@ resource "aws_ssm_parameter" "p" {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     block_on(ssm.delete_parameter().name(&name).send()).unwrap();
 }
+
+/// An instance whose user_data holds a secret: state keeps only its keyed
+/// hash, and the plan after the apply is clean (it used to replace the
+/// instance every time, having lost the hash on refresh).
+#[test]
+fn sensitive_user_data_is_hashed_and_converges() {
+    let g = Gantry::new();
+    g.write(
+        "s/main.tf",
+        r##"variable "prefix" {
+  type = string
+}
+
+variable "secret" {
+  type      = string
+  sensitive = true
+}
+
+resource "aws_instance" "app" {
+  ami           = "ami-12c6146b"
+  instance_type = "t3.micro"
+  user_data     = "#!/bin/sh\necho ${var.secret} > /etc/app-token\n"
+  tags = {
+    Name = "${var.prefix}-app"
+  }
+}
+"##,
+    );
+    let run = |args: &[&str]| {
+        g.cmd(args).args(["-s", "s", "-var", &g.prefix_var()]).env("TF_VAR_secret", CANARY).output().unwrap()
+    };
+    let out = run(&["apply", "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_clean("apply output", &out.stdout);
+    assert_state_clean(&g);
+    let state = std::fs::read_to_string(g.state_dir().join("s/default.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert!(
+        json["resources"][0]["sensitive_attributes"]["user_data"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("hmac-sha256:")),
+        "user_data is kept as a keyed hash: {state}"
+    );
+    let out = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "the plan after apply is clean:\n{}", String::from_utf8_lossy(&out.stdout));
+    assert_clean("plan output", &out.stdout);
+    let out = run(&["destroy", "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

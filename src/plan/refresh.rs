@@ -88,7 +88,15 @@ pub async fn refresh(aws: &AwsCtx, stack: &str, env: &str, prior: &State) -> Res
                     if schema.taggable {
                         attrs.insert("tags".into(), old.attributes.get("tags").cloned().unwrap_or_default());
                     }
-                    let hashes = seal(schema, &mut attrs, old.sensitive_attributes.keys().cloned(), &hasher);
+                    let mut hashes = seal(schema, &mut attrs, old.sensitive_attributes.keys().cloned(), &hasher);
+                    // An attribute reads do not fetch (an instance's user_data)
+                    // comes back as state had it: sealed, null. Its hash stands;
+                    // dropping it would make every plan replace the object.
+                    for (name, hash) in &old.sensitive_attributes {
+                        if !hashes.contains_key(name) && attrs.get(name).is_none_or(|v| v.is_null()) {
+                            hashes.insert(name.clone(), hash.clone());
+                        }
+                    }
                     let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or(old.id.clone());
                     let new = ResourceState { id, attributes: attrs, sensitive_attributes: hashes, ..old.clone() };
                     if let Some(d) = drift_of(&old, &new) {
