@@ -30,6 +30,10 @@ pub fn is_gantry_tag(key: &str) -> bool {
     key.starts_with("gantry:")
 }
 
+/// Environment variable setting the SDK's initial retry backoff in
+/// milliseconds (default: the SDK's own, one second).
+pub const RETRY_BACKOFF_ENV: &str = "GANTRY_RETRY_INITIAL_BACKOFF_MS";
+
 /// The SDK clients one command uses. Building a client makes no request, so
 /// all are built up front.
 #[derive(Clone)]
@@ -51,9 +55,14 @@ impl AwsCtx {
     /// Loads the standard AWS configuration. `region` comes from the stack's
     /// `provider "aws"` block when it sets one; otherwise the SDK's chain decides.
     pub async fn load(region: Option<String>) -> AwsCtx {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            // Throttling and 5xx answers are retried with exponential backoff.
-            .retry_config(RetryConfig::standard().with_max_attempts(6));
+        // Throttling and 5xx answers are retried with exponential backoff.
+        let mut retry = RetryConfig::standard().with_max_attempts(6);
+        // The first pause (the SDK's default is up to a second, doubling):
+        // an emulator behind a fault-injecting proxy needs none of that.
+        if let Some(ms) = std::env::var(RETRY_BACKOFF_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+            retry = retry.with_initial_backoff(std::time::Duration::from_millis(ms));
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
         if let Some(region) = region {
             loader = loader.region(Region::new(region));
         }
@@ -174,6 +183,7 @@ const ALREADY_EXISTS_CODES: &[&str] = &[
     "TableAlreadyExistsException",
     "RepositoryAlreadyExistsException",
     "EntityAlreadyExists",
+    "InvalidGroup.Duplicate",
 ];
 
 const RETRYABLE_CODES: &[&str] = &[

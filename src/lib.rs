@@ -14,6 +14,7 @@ pub mod desired;
 pub mod diag;
 pub mod eval;
 pub mod graph;
+pub mod logging;
 pub mod node_eval;
 pub mod plan;
 pub mod render;

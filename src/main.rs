@@ -44,7 +44,16 @@ fn init_tracing(verbose: u8) {
         1 => "gantry=info",
         _ => "gantry=debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The SDK and its HTTP stack log request and response bodies (secret
+    // parameter values among them) at debug and trace: those targets are off
+    // at every level, whatever RUST_LOG asks. Directives added last win over
+    // RUST_LOG's for the same target.
+    for target in gantry::logging::SILENCED_TARGETS {
+        if let Ok(directive) = format!("{target}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()

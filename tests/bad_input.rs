@@ -66,6 +66,15 @@ fn cycle_is_printed_as_addresses() {
 }
 
 #[test]
+fn a_local_that_refers_to_itself_is_a_named_cycle() {
+    check(
+        "locals {\n  a = 1\n}\nlocals {\n  b = local.b\n}\n",
+        &["validate"],
+        &["Cycle: local.b -> local.b", "main.tf:5"],
+    );
+}
+
+#[test]
 fn unsupported_block_names_what_is_supported() {
     check(
         "import {\n  to = aws_s3_bucket.b\n  id = \"b\"\n}\n",
@@ -187,4 +196,18 @@ fn an_absurd_count_is_an_error_not_a_crash() {
         .stderr(predicate::str::contains("count must be a whole number from 0 to 100000"))
         .stderr(predicate::str::contains("main.tf:2:3"))
         .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn state_list_refuses_a_resource_type_plan_refuses() {
+    let g = Gantry::offline();
+    g.write("s/main.tf", "variable \"x\" {\n  default = 1\n}\n");
+    let state = r#"{"version": 1, "lineage": "l", "serial": 1, "gantry_version": "0", "hash_key": "00",
+      "resources": [{"address": "aws_lambda_function.f", "type": "aws_lambda_function", "id": "f", "attributes": {}}]}"#;
+    g.write("state/s/default.json", state);
+    g.cmd(["state", "list", "-s", "s"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unsupported resource type aws_lambda_function"))
+        .stderr(predicate::str::contains("gantry state rm 'aws_lambda_function.f'"));
 }

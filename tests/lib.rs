@@ -14,6 +14,7 @@ mod dynamic_moved;
 mod ec2_neighbours;
 mod ecr_iam_neighbours;
 mod exec;
+mod faults;
 mod frontend;
 mod lifecycle;
 mod modules;

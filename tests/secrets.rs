@@ -184,3 +184,141 @@ resource "aws_ssm_parameter" "p" {
     assert_clean("the error", &out.stderr);
     assert_clean("the output", &out.stdout);
 }
+
+/// `RUST_LOG=trace` turns on every log target there is, the SDK's body and
+/// wire logs included (and LOG_SENSITIVE_BODIES asks the SDK to log the
+/// bodies it would otherwise hide): the secret must still not be printed (the apply
+/// writes it to SSM; the plans read it back with GetParameters).
+#[test]
+fn trace_logging_prints_no_secret() {
+    let g = Gantry::new();
+    let stack = g.fixture("basic");
+    for args in [&["apply", "--auto-approve"][..], &["plan"][..], &["destroy", "--auto-approve"][..]] {
+        let out = g
+            .cmd(args)
+            .arg("-s")
+            .arg(&stack)
+            .args(["-e", "test", "-var", &g.prefix_var()])
+            .env("TF_VAR_secret", CANARY)
+            .env("RUST_LOG", "trace,aws_smithy_runtime=trace,hyper=trace")
+            // The SDK's switch that logs even the bodies of operations it
+            // knows to carry secrets (GetParameters, PutParameter).
+            .env("LOG_SENSITIVE_BODIES", "true")
+            .output()
+            .expect("running gantry");
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        // The log is on: gantry's own trace lines are there.
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(log.contains("TRACE") || log.contains("DEBUG"), "no trace output at all");
+        assert_clean(&format!("stderr of {args:?} with RUST_LOG=trace"), &out.stderr);
+        assert_clean(&format!("stdout of {args:?} with RUST_LOG=trace"), &out.stdout);
+    }
+}
+
+/// `gantry import` of an object whose configuration sets an attribute from
+/// a sensitive variable (here a tag) seals that attribute: the live value
+/// read back never reaches the state file.
+#[test]
+fn import_seals_what_the_configuration_holds_secret() {
+    let g = Gantry::new();
+    g.write(
+        "s/main.tf",
+        r#"variable "prefix" {
+  type = string
+}
+
+variable "secret" {
+  type      = string
+  sensitive = true
+}
+
+resource "aws_ssm_parameter" "p" {
+  name           = "/${var.prefix}/imported"
+  type           = "String"
+  insecure_value = "plain"
+  tags = {
+    token = var.secret
+  }
+}
+"#,
+    );
+    let name = format!("/{}/imported", g.prefix());
+    let ssm = aws().ssm;
+    block_on(
+        ssm.put_parameter()
+            .name(&name)
+            .value("plain")
+            .r#type("String".into())
+            .tags(aws_sdk_ssm::types::Tag::builder().key("token").value(CANARY).build().unwrap())
+            .send(),
+    )
+    .unwrap();
+    let out = g
+        .cmd(["import", "-s", "s", "-var", &g.prefix_var(), "aws_ssm_parameter.p", &name])
+        .env("TF_VAR_secret", CANARY)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_clean("import's output", &out.stdout);
+    assert_state_clean(&g);
+    let state = std::fs::read_to_string(g.state_dir().join("s/default.json")).unwrap();
+    assert!(state.contains("hmac-sha256:"), "the tags are kept as a keyed hash: {state}");
+    // The same secret: nothing to change.
+    let out = g
+        .cmd(["plan", "--detailed-exitcode", "-s", "s", "-var", &g.prefix_var()])
+        .env("TF_VAR_secret", CANARY)
+        .output()
+        .unwrap();
+    assert_clean("plan after import", &out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    block_on(ssm.delete_parameter().name(&name).send()).unwrap();
+}
+
+/// An instance whose user_data holds a secret: state keeps only its keyed
+/// hash, and the plan after the apply is clean (it used to replace the
+/// instance every time, having lost the hash on refresh).
+#[test]
+fn sensitive_user_data_is_hashed_and_converges() {
+    let g = Gantry::new();
+    g.write(
+        "s/main.tf",
+        r##"variable "prefix" {
+  type = string
+}
+
+variable "secret" {
+  type      = string
+  sensitive = true
+}
+
+resource "aws_instance" "app" {
+  ami           = "ami-12c6146b"
+  instance_type = "t3.micro"
+  user_data     = "#!/bin/sh\necho ${var.secret} > /etc/app-token\n"
+  tags = {
+    Name = "${var.prefix}-app"
+  }
+}
+"##,
+    );
+    let run = |args: &[&str]| {
+        g.cmd(args).args(["-s", "s", "-var", &g.prefix_var()]).env("TF_VAR_secret", CANARY).output().unwrap()
+    };
+    let out = run(&["apply", "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_clean("apply output", &out.stdout);
+    assert_state_clean(&g);
+    let state = std::fs::read_to_string(g.state_dir().join("s/default.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert!(
+        json["resources"][0]["sensitive_attributes"]["user_data"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("hmac-sha256:")),
+        "user_data is kept as a keyed hash: {state}"
+    );
+    let out = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "the plan after apply is clean:\n{}", String::from_utf8_lossy(&out.stdout));
+    assert_clean("plan output", &out.stdout);
+    let out = run(&["destroy", "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

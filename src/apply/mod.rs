@@ -7,6 +7,7 @@
 //! leaves a readable state, and the next plan adopts what an interrupted
 //! create made.
 
+pub(crate) mod adopt;
 mod ops;
 mod scheduler;
 
@@ -157,6 +158,10 @@ pub async fn apply(
         outputs: BTreeMap::new(),
         cancelled: false,
     };
+    // Leftovers of earlier replaces go first: nothing depends on them.
+    let aws = driver.planned.aws.clone();
+    let failed = adopt::delete_deposed(&mut driver.state, &aws, driver.inputs.backend, on_event).await?;
+    driver.report.failed.extend(failed);
     driver.run(&mut cancel, on_event).await?;
     driver.finish_state().await?;
     Ok(driver.report)
@@ -434,16 +439,20 @@ impl Driver<'_> {
 
     async fn spawn(&mut self, op: QueuedOp, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
         let mut owner_tags = owner_tags(&self.inputs.stack.name, self.inputs.env, &op.addr);
+        let mut name_was_free = None;
         if matches!(op.op, Op::Create { .. } | Op::DeleteThenCreate { .. } | Op::CreateThenDelete { .. }) {
             // Journal the intent before the call: if this process dies while
             // AWS creates the object, the next plan finds and adopts it.
             let operation_id = operation_id(&self.state, &op.addr);
+            name_was_free = adopt::name_was_free(op.rt, &self.planned.aws, op.pending_id.as_deref()).await;
             self.state.pending.push(PendingCreate {
                 address: op.addr.clone(),
                 rtype: op.rt.schema().type_name.to_string(),
                 id: op.pending_id.clone(),
                 operation_id: operation_id.clone(),
                 started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                name_was_free,
+                sensitive: op.sensitive.clone(),
             });
             self.inputs.backend.write(&mut self.state).await?;
             owner_tags.insert(TAG_OPERATION.to_string(), operation_id);
@@ -452,7 +461,7 @@ impl Driver<'_> {
         let aws = self.planned.aws.clone();
         let QueuedOp { unit, addr, action, rt, op, after, sensitive, tags, pending_id } = op;
         self.running.spawn(async move {
-            let outcome = ops::run(rt, aws, owner_tags, op).await;
+            let outcome = ops::run(rt, aws, owner_tags, op, name_was_free).await;
             Done { unit, pending_id, addr, action, rt, after, sensitive, tags, outcome }
         });
         Ok(())
@@ -477,6 +486,14 @@ impl Driver<'_> {
         let mut value = None;
         if outcome.deleted_old && outcome.current.is_none() {
             self.state.remove(&addr);
+        }
+        if let Some((id, attributes)) = &outcome.kept_old {
+            // The replace's new object takes the address; the old one stays
+            // on record until a later apply deletes it.
+            if let Some(old) = self.state.get(&addr) {
+                let old = ResourceState { id: id.clone(), attributes: attributes.clone(), ..old.clone() };
+                self.state.deposed.push(old);
+            }
         }
         if let Some(current) = &outcome.current {
             let mut attrs = current.attrs.clone();
@@ -543,6 +560,14 @@ impl Driver<'_> {
         if self.planned.plan.destroy {
             if self.state.resources.is_empty() {
                 self.state.outputs.clear();
+            }
+            // A create whose outcome is still unknown may have left an object:
+            // destroy is not done while one remains.
+            for p in &self.state.pending {
+                self.report.failed.push((
+                    p.address.clone(),
+                    "a create of unknown outcome could not be resolved (its object could not be looked up); run destroy again".into(),
+                ));
             }
         } else {
             let hasher = self.state.hasher();

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use crate::aws::{AwsCtx, ProviderError, Tags};
 use crate::resources::{Attrs, Created, ResourceType};
 
+use super::adopt;
+
 /// What to do.
 pub enum Op {
     Create {
@@ -40,17 +42,32 @@ pub struct Outcome {
     pub deleted_old: bool,
     /// The new or updated object, when one exists now.
     pub current: Option<Created>,
+    /// A replace made its new object but could not delete the old one: the
+    /// old one's id and attributes, to be kept as deposed (not forgotten).
+    pub kept_old: Option<(String, Attrs)>,
     pub error: Option<ProviderError>,
     pub elapsed: Duration,
 }
 
-pub async fn run(rt: &'static dyn ResourceType, aws: AwsCtx, owner_tags: Tags, op: Op) -> Outcome {
+/// `name_was_free`: for types whose create cannot tag, whether the name was
+/// free just before (see [`super::adopt`]).
+pub async fn run(
+    rt: &'static dyn ResourceType,
+    aws: AwsCtx,
+    owner_tags: Tags,
+    op: Op,
+    name_was_free: Option<bool>,
+) -> Outcome {
     let start = Instant::now();
-    let mut out = Outcome { deleted_old: false, current: None, error: None, elapsed: Duration::ZERO };
+    let mut out = Outcome { deleted_old: false, current: None, kept_old: None, error: None, elapsed: Duration::ZERO };
+    let create = |desired: Attrs| {
+        let (aws, owner_tags) = (aws.clone(), owner_tags.clone());
+        async move { adopt::create(rt, &aws, &desired, &owner_tags, name_was_free).await }
+    };
     let result: Result<(), ProviderError> = async {
         match op {
             Op::Create { desired } => {
-                out.current = Some(rt.create(&aws, &desired, &owner_tags).await?);
+                out.current = Some(create(desired).await?);
             }
             Op::Update { id, prior, desired } => {
                 let attrs = rt.update(&aws, &id, &prior, &desired, &owner_tags).await?;
@@ -63,11 +80,14 @@ pub async fn run(rt: &'static dyn ResourceType, aws: AwsCtx, owner_tags: Tags, o
             Op::DeleteThenCreate { id, prior, desired } => {
                 delete(rt, &aws, &id, &prior).await?;
                 out.deleted_old = true;
-                out.current = Some(rt.create(&aws, &desired, &owner_tags).await?);
+                out.current = Some(create(desired).await?);
             }
             Op::CreateThenDelete { id, prior, desired } => {
-                out.current = Some(rt.create(&aws, &desired, &owner_tags).await?);
-                delete(rt, &aws, &id, &prior).await?;
+                out.current = Some(create(desired).await?);
+                if let Err(e) = delete(rt, &aws, &id, &prior).await {
+                    out.kept_old = Some((id, prior));
+                    return Err(e);
+                }
                 out.deleted_old = true;
             }
         }

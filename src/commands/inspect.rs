@@ -120,7 +120,21 @@ pub async fn state_list(global: &Global, ui: &Ui) -> Exit {
         Ok(s) => s,
         Err(e) => return e,
     };
-    for r in &state.unwrap_or_default().resources {
+    let state = state.unwrap_or_default();
+    // The same state plan refuses: a type this build does not support.
+    if let Some(r) = state.resources.iter().find(|r| crate::resources::resource_type(&r.rtype).is_none()) {
+        ui.error(
+            Diagnostic::error(format!("state holds {} of unsupported resource type {}", r.address, r.rtype)).detail(
+                format!(
+                "Supported types: {}. A newer gantry may know it; or drop it from state with `gantry state rm '{}'`.",
+                crate::resources::resource_type_names().join(", "),
+                r.address
+            ),
+            ),
+        );
+        return Exit::Failed;
+    }
+    for r in &state.resources {
         println!("{}", r.address);
     }
     Exit::Ok

@@ -107,7 +107,9 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
                 .detail("Check the id (a bucket, table, repository or parameter name) and the region."),
         );
     };
-    let hashes = seal(rt.schema(), &mut attrs, [], &state.hasher());
+    // Beyond what the schema calls sensitive: what the configuration sets
+    // from a sensitive variable (a user_data template holding a secret).
+    let hashes = seal(rt.schema(), &mut attrs, sensitive_in_config(stack, config), &state.hasher());
     let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or(args.id.clone());
     state.upsert(ResourceState {
         address: addr.clone(),
@@ -122,6 +124,40 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
     }
     println!("Imported {addr} [id={id}]. Run `gantry plan` to see how it compares with the configuration.");
     Exit::Ok
+}
+
+/// Names of the configuration's attributes whose expressions draw on a
+/// sensitive variable, directly or through locals. Found from the
+/// references alone: import evaluates nothing.
+fn sensitive_in_config(stack: &crate::config::Stack, config: &crate::config::ResourceConfig) -> Vec<String> {
+    use crate::eval::refs::references;
+    use crate::eval::Reference;
+    fn draws_on_secret(
+        stack: &crate::config::Stack,
+        expr: &hcl_edit::expr::Expression,
+        seen: &mut std::collections::BTreeSet<String>,
+    ) -> bool {
+        references(expr).into_iter().any(|r| match r.reference {
+            Reference::Variable(name) => stack.variables.get(&name).is_some_and(|v| v.sensitive),
+            Reference::Local(name) => {
+                seen.insert(name.clone())
+                    && stack.locals.get(&name).is_some_and(|l| draws_on_secret(stack, &l.expr, seen))
+            }
+            _ => false,
+        })
+    }
+    let mut names: Vec<String> = config
+        .body
+        .attrs
+        .iter()
+        .filter(|a| draws_on_secret(stack, &a.expr, &mut Default::default()))
+        .map(|a| a.name.clone())
+        .collect();
+    // `tags_all` holds whatever `tags` holds.
+    if names.iter().any(|n| n == "tags") {
+        names.push("tags_all".into());
+    }
+    names
 }
 
 /// Tells a read which optional parts the configuration uses (so an SSM

@@ -17,7 +17,7 @@
 mod convert;
 mod expr;
 mod functions;
-mod refs;
+pub(crate) mod refs;
 mod template;
 mod types;
 

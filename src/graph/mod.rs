@@ -459,7 +459,12 @@ fn undeclared(reference: &Reference, loc: Loc) -> Diagnostic {
 }
 
 fn cycle_diagnostics(graph: &DiGraph<Node, ()>, locs: &BTreeMap<Node, Loc>, stack: &Stack) -> Diagnostic {
-    let cycle = tarjan_scc(graph).into_iter().find(|scc| scc.len() > 1).unwrap_or_default();
+    // A node that refers to itself (`locals { a = local.a }`) is a cycle of
+    // one: an SCC of size 1 with an edge to itself.
+    let cycle = tarjan_scc(graph)
+        .into_iter()
+        .find(|scc| scc.len() > 1 || scc.first().is_some_and(|&n| graph.contains_edge(n, n)))
+        .unwrap_or_default();
     // Order the members along the cycle's edges for a readable path.
     let members: BTreeSet<NodeIndex> = cycle.iter().copied().collect();
     let mut path = Vec::new();

@@ -101,6 +101,16 @@ pub struct Plan {
     pub destroy: bool,
     /// Addresses renamed by `moved` blocks: (from, to).
     pub moves: Vec<moves::Move>,
+    /// Objects state records as deposed (left by an interrupted or failed
+    /// replace): apply deletes them first.
+    pub deposed: Vec<Deposed>,
+}
+
+/// A deposed object apply will delete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deposed {
+    pub addr: InstanceAddr,
+    pub id: String,
 }
 
 /// Counts for the summary line.
@@ -126,6 +136,7 @@ impl Plan {
                 Action::NoOp => {}
             }
         }
+        s.destroy += self.deposed.len();
         s
     }
 
@@ -135,6 +146,7 @@ impl Plan {
         self.changes.iter().any(|c| c.action != Action::NoOp)
             || self.outputs.iter().any(|o| o.action != Action::NoOp)
             || !self.moves.is_empty()
+            || !self.deposed.is_empty()
     }
 
     pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use futures::future::join_all;
 
 use crate::addr::InstanceAddr;
-use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags, TAG_ENV, TAG_STACK};
+use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags, TAG_ENV, TAG_OPERATION, TAG_STACK};
 use crate::resources::{self, ReadCtx, ReadRequest};
 use crate::state::{ResourceState, State};
 
@@ -89,7 +89,15 @@ pub async fn refresh(aws: &AwsCtx, stack: &str, env: &str, prior: &State) -> Res
                     if schema.taggable {
                         attrs.insert("tags".into(), old.attributes.get("tags").cloned().unwrap_or_default());
                     }
-                    let hashes = seal(schema, &mut attrs, old.sensitive_attributes.keys().cloned(), &hasher);
+                    let mut hashes = seal(schema, &mut attrs, old.sensitive_attributes.keys().cloned(), &hasher);
+                    // An attribute reads do not fetch (an instance's user_data)
+                    // comes back as state had it: sealed, null. Its hash stands;
+                    // dropping it would make every plan replace the object.
+                    for (name, hash) in &old.sensitive_attributes {
+                        if !hashes.contains_key(name) && attrs.get(name).is_none_or(|v| v.is_null()) {
+                            hashes.insert(name.clone(), hash.clone());
+                        }
+                    }
                     let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or(old.id.clone());
                     let new = ResourceState { id, attributes: attrs, sensitive_attributes: hashes, ..old.clone() };
                     if let Some(d) = drift_of(&old, &new) {
@@ -100,7 +108,7 @@ pub async fn refresh(aws: &AwsCtx, stack: &str, env: &str, prior: &State) -> Res
             }
         }
     }
-    let adopted = adopt_pending(&ctx, stack, env, prior, &mut state).await;
+    let adopted = adopt_pending(&ctx, stack, env, prior, &mut state).await?;
     Ok(Refreshed { state, drift, adopted })
 }
 
@@ -120,66 +128,76 @@ fn drift_of(old: &ResourceState, new: &ResourceState) -> Option<Drift> {
     changed.then(|| Drift { addr: old.address.clone(), rtype: old.rtype.clone(), before, after: Some(after) })
 }
 
-/// A create that was started but never recorded (the process was killed):
-/// if the object exists under the id it was given, it is ours, so adopt it
-/// instead of creating a duplicate or leaking it.
+/// A create that was started but never recorded (the process was killed,
+/// or its answer was lost): if what it made exists and is provably ours (see
+/// `apply::adopt`), adopt it instead of creating a duplicate or leaking it.
+/// When the address still holds the object a replace was replacing, what the
+/// replace made is recorded as deposed, for the next apply to delete.
 async fn adopt_pending(
     ctx: &ReadCtx<'_>,
     stack: &str,
     env: &str,
     prior: &State,
     state: &mut State,
-) -> Vec<InstanceAddr> {
+) -> Result<Vec<InstanceAddr>, RefreshError> {
+    use crate::apply::adopt::{find, Found};
     let mut adopted = Vec::new();
     let hasher = prior.hasher();
-    // An entry leaves the journal only when resolved: adopted, or certainly
-    // not there. Anything else (a read error, the address taken by the
-    // object a replace kept) stays for a later run to resolve.
-    let mut unresolved = Vec::new();
+    // An entry leaves the journal only when resolved: adopted, deposed, or
+    // certainly not there. One that cannot be resolved (a type this build
+    // does not know, a failed lookup) fails the refresh: planning past it
+    // could create twice or leak what it made.
     for pending in &prior.pending {
-        if state.get(&pending.address).is_some() {
-            unresolved.push(pending.clone());
-            continue;
-        }
-        let Some(rt) = resources::resource_type(&pending.rtype) else { continue };
-        // The id is known up front for named resources; the rest are found by
-        // the ownership tags the create put on them.
-        let id = match &pending.id {
-            Some(id) => id.clone(),
-            None => {
-                let tags = crate::apply::owner_tags(stack, env, &pending.address);
-                match rt.find_by_owner_tags(ctx.aws, &tags).await {
-                    Ok(Some(id)) => id,
-                    Ok(None) => continue,
-                    Err(_) => {
-                        unresolved.push(pending.clone());
-                        continue;
-                    }
-                }
+        let Some(rt) = resources::resource_type(&pending.rtype) else {
+            return Err(RefreshError {
+                rtype: pending.rtype.clone(),
+                count: 1,
+                source: ProviderError::Invalid(format!(
+                    "state journals an interrupted create of {} of unsupported resource type {}",
+                    pending.address, pending.rtype
+                )),
+            });
+        };
+        let mut tags = crate::apply::owner_tags(stack, env, &pending.address);
+        tags.insert(TAG_OPERATION.to_string(), pending.operation_id.clone());
+        let no_hint = Default::default();
+        let created = match find(rt, ctx.aws, pending.id.clone(), &tags, pending.name_was_free, &no_hint).await {
+            Ok(Found::Ours(created)) => created,
+            // Nothing of ours was made: resolved.
+            Ok(Found::Nothing | Found::Foreign(_)) => continue,
+            Err(source) => {
+                return Err(RefreshError {
+                    rtype: format!("{} (interrupted create of {})", pending.rtype, pending.address),
+                    count: 1,
+                    source,
+                })
             }
         };
-        let request = ReadRequest { id: id.clone(), prior: Default::default() };
-        let mut live = match rt.read(ctx, std::slice::from_ref(&request)).await {
-            Ok(live) => live,
-            Err(_) => {
-                unresolved.push(pending.clone());
-                continue;
-            }
-        };
-        let Some(Some(mut attrs)) = live.pop() else { continue };
-        let hashes = seal(rt.schema(), &mut attrs, [], &hasher);
-        state.upsert(ResourceState {
+        let mut attrs = created.attrs;
+        let hashes = seal(rt.schema(), &mut attrs, pending.sensitive.iter().cloned(), &hasher);
+        let object = ResourceState {
             address: pending.address.clone(),
             rtype: pending.rtype.clone(),
-            id,
+            id: created.id,
             attributes: attrs,
             sensitive_attributes: hashes,
             dependencies: Vec::new(),
-        });
-        adopted.push(pending.address.clone());
+        };
+        match state.get(&pending.address) {
+            Some(holder) if holder.id == object.id => {}
+            Some(_) => {
+                if !state.deposed.iter().any(|d| d.id == object.id && d.rtype == object.rtype) {
+                    state.deposed.push(object);
+                }
+            }
+            None => {
+                state.upsert(object);
+                adopted.push(pending.address.clone());
+            }
+        }
     }
-    state.pending = unresolved;
-    adopted
+    state.pending.clear();
+    Ok(adopted)
 }
 
 /// Tags of every resource of this stack and environment, in one paginated

@@ -186,6 +186,8 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
         return Err(diags);
     }
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+    let deposed =
+        refreshed.deposed.iter().map(|d| super::Deposed { addr: d.address.clone(), id: d.id.clone() }).collect();
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
     let plan = Plan {
         stack: stack.name.clone(),
@@ -195,6 +197,7 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
         outputs,
         destroy: options.destroy,
         moves,
+        deposed,
     };
     let data = values.resources.into_iter().filter(|(a, v)| a.mode == Mode::Data && v.is_known()).collect();
     Ok(Planned { plan, refreshed, aws, provider, adopted, data, warnings })

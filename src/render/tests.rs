@@ -133,6 +133,7 @@ fn sample_plan() -> Plan {
         }],
         destroy: false,
         moves: Vec::new(),
+        deposed: vec![],
     }
 }
 
@@ -194,4 +195,19 @@ fn an_unchanged_secret_is_not_shown_as_changed() {
     let text = super::text::TextRenderer { color: false }.render_change(&change);
     assert!(text.contains("~ description"), "{text}");
     assert!(!text.contains("value"), "{text}");
+}
+
+#[test]
+fn a_deposed_object_is_a_destroy_not_no_changes() {
+    let plan = Plan {
+        stack: "s".into(),
+        env: "e".into(),
+        deposed: vec![crate::plan::Deposed { addr: "aws_instance.app".parse().unwrap(), id: "i-123".into() }],
+        ..Plan::default()
+    };
+    assert!(plan.has_changes());
+    let text = super::text::TextRenderer { color: false }.render(&plan);
+    assert!(text.contains("aws_instance.app (deposed object i-123) will be destroyed"), "{text}");
+    assert!(text.contains("Plan: 0 to add, 0 to change, 1 to destroy."), "{text}");
+    assert!(!text.contains("No changes"), "{text}");
 }

@@ -66,7 +66,21 @@ impl TextRenderer {
         if !plan.moves.is_empty() {
             out.push('\n');
         }
+        for d in &plan.deposed {
+            let _ = writeln!(
+                out,
+                "  {} {} (deposed object {}) will be destroyed: an interrupted or failed replace left it\n",
+                self.symbol(Action::Delete),
+                d.addr,
+                d.id
+            );
+        }
         let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+        if changes.is_empty() && !plan.deposed.is_empty() {
+            let s = plan.summary();
+            let _ = writeln!(out, "Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy);
+            return out;
+        }
         if changes.is_empty() && !plan.moves.is_empty() && !plan.outputs.iter().any(|o| o.action != Action::NoOp) {
             let _ = writeln!(
                 out,

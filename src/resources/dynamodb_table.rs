@@ -91,6 +91,13 @@ impl ResourceType for DynamodbTable {
         get_nonempty_str(desired, "name").map(str::to_string)
     }
 
+    async fn owner_tags_of(&self, aws: &AwsCtx, _id: &str, live: &Attrs) -> Result<Option<Tags>, ProviderError> {
+        match get_nonempty_str(live, "arn") {
+            Some(arn) => list_tags(aws, arn).await.map(Some),
+            None => Ok(Some(Tags::new())),
+        }
+    }
+
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
         let reads = requests.iter().map(|req| async move { found(read_one(ctx, req).await, &[]).map(Option::flatten) });
         try_join_all(reads).await

@@ -52,6 +52,10 @@ impl ResourceType for IamRole {
         get_nonempty_str(desired, "name").map(str::to_string)
     }
 
+    async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, _live: &Attrs) -> Result<Option<Tags>, ProviderError> {
+        list_tags(aws, id).await.map(Some)
+    }
+
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
         let aws = ctx.aws;
         let reads = requests.iter().map(|req| async move {

@@ -219,6 +219,7 @@ impl ResourceType for Instance {
             .iter()
             .find_map(|i| i.instance_id())
             .ok_or_else(|| ProviderError::empty_response(CALL, "instance"))?;
+        terminate_duplicates(aws, id, owner_tags).await?;
 
         let live = wait_until_running(aws, id).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
@@ -301,6 +302,34 @@ impl ResourceType for Instance {
         })
         .await
     }
+}
+
+/// Real AWS launches one instance per `ClientToken`, however often the SDK
+/// resends RunInstances after a lost answer; the emulator launches one per
+/// call. Instances carrying this create's operation tag other than `kept`
+/// are such extra launches: terminate them (without waiting) so none leaks.
+async fn terminate_duplicates(aws: &AwsCtx, kept: &str, owner_tags: &Tags) -> Result<(), ProviderError> {
+    let Some(operation) = owner_tags.get(TAG_OPERATION) else { return Ok(()) };
+    let filters = vec![
+        Filter::builder().name(format!("tag:{TAG_OPERATION}")).values(operation).build(),
+        Filter::builder()
+            .name("instance-state-name")
+            .set_values(Some(LIVE_STATES.iter().map(|s| s.to_string()).collect()))
+            .build(),
+    ];
+    let extra: Vec<String> = describe(aws, &[], filters)
+        .await?
+        .iter()
+        .filter_map(|l| l.instance.instance_id())
+        .filter(|id| *id != kept)
+        .map(str::to_string)
+        .collect();
+    if !extra.is_empty() {
+        tracing::warn!(?extra, kept, "RunInstances was sent again after a lost answer: terminating the extra launches");
+        aws.count_call();
+        aws.ec2.terminate_instances().set_instance_ids(Some(extra)).send().await.classify("ec2:TerminateInstances")?;
+    }
+    Ok(())
 }
 
 /// An instance and the account its reservation belongs to (for the ARN).

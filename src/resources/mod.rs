@@ -112,6 +112,23 @@ pub trait ResourceType: Send + Sync {
         Ok(None)
     }
 
+    /// The live tags of an object of this type with the given id (`live`
+    /// holds what a read returned), gantry's own tags included: tells whether
+    /// an object found after a create of unknown outcome is this stack's.
+    /// `None` for types that carry no tags.
+    async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, live: &Attrs) -> Result<Option<Tags>, ProviderError> {
+        let _ = (aws, id, live);
+        Ok(None)
+    }
+
+    /// Whether the create call itself attaches the ownership tags. When it
+    /// does not (S3 tags a bucket in a second call), the journal records
+    /// whether the name was free just before the create, which is then what
+    /// proves an object found under that name is ours.
+    fn tags_on_create(&self) -> bool {
+        true
+    }
+
     /// Reads many resources of this type at once, batching where the API
     /// allows. Returns one entry per request, in order; `None` means gone.
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError>;

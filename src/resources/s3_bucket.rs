@@ -12,12 +12,14 @@ use serde_json::Value;
 
 use super::support::{
     built, complete, copy_attrs, create_tags, found, get_bool, get_nonempty_str, get_tags, prior_or_default,
-    replacement_tags, require_str, tags_to_json, visible_tags,
+    replacement_tags, require_str, retry_while, tags_to_json, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
 const TYPE_NAME: &str = "aws_s3_bucket";
+/// How long a new bucket may take to become visible to its sub-resource calls.
+const VISIBLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// GetBucketTagging's answer for a bucket without tags.
 const NO_TAG_SET: &str = "NoSuchTagSet";
 
@@ -47,6 +49,15 @@ impl ResourceType for S3Bucket {
 
     fn id_from_config(&self, desired: &Attrs) -> Option<String> {
         get_nonempty_str(desired, "bucket").map(str::to_string)
+    }
+
+    async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, _live: &Attrs) -> Result<Option<Tags>, ProviderError> {
+        get_bucket_tags(aws, id).await.map(Some)
+    }
+
+    /// CreateBucket takes no tags: they follow in PutBucketTagging.
+    fn tags_on_create(&self) -> bool {
+        false
     }
 
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
@@ -95,7 +106,14 @@ impl ResourceType for S3Bucket {
 
         let tags = create_tags(desired, owner_tags);
         if !tags.is_empty() {
-            put_bucket_tags(aws, bucket, &tags).await?;
+            // A new bucket can answer NoSuchBucket for a moment (eventual
+            // consistency): wait for it rather than fail a create that worked.
+            retry_while(
+                VISIBLE_TIMEOUT,
+                |e| matches!(e, ProviderError::NotFound { .. }),
+                || put_bucket_tags(aws, bucket, &tags),
+            )
+            .await?;
         }
         Ok(Created { id: bucket.to_string(), attrs: result_attrs(bucket, &aws.region, desired) })
     }

@@ -63,6 +63,10 @@ impl ResourceType for SsmParameter {
         get_nonempty_str(desired, "name").map(str::to_string)
     }
 
+    async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, _live: &Attrs) -> Result<Option<Tags>, ProviderError> {
+        list_tags(aws, id).await.map(Some)
+    }
+
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
         if requests.is_empty() {
             return Ok(Vec::new());

@@ -63,10 +63,11 @@ impl LocalBackend {
                 });
             }
         }
-        state.serial += 1;
+        let before = state.serial;
+        state.serial = next_serial(&self.display(), before)?;
         let result = self.write_atomically(&state.to_json());
         if result.is_err() {
-            state.serial -= 1;
+            state.serial = before;
         }
         result
     }
@@ -130,20 +131,70 @@ fn write_file_atomically(path: &Path, bytes: &[u8], backup: Option<&Path>) -> Re
     let err = |source| StateError::Write { path: path.display().to_string(), source };
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(err)?;
+    remove_abandoned_temporaries(path);
     let tmp = with_suffix(path, &format!(".tmp.{}", std::process::id()));
-    let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
-    file.write_all(bytes).and_then(|_| file.sync_all()).map_err(err)?;
-    drop(file);
-    if let Some(backup) = backup.filter(|_| path.exists()) {
-        fs::copy(path, backup).map_err(err)?;
-        fs::set_permissions(backup, fs::Permissions::from_mode(0o600)).map_err(err)?;
+    let written = (|| {
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        if let Some(backup) = backup.filter(|_| path.exists()) {
+            replace_backup(path, backup)?;
+        }
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(err(e));
     }
-    fs::rename(&tmp, path).map_err(err)?;
     // The rename is durable only once the directory entry is.
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The serial after `serial`: a state at the largest serial cannot be
+/// written again, which is an error, not an overflow.
+pub fn next_serial(path: &str, serial: u64) -> Result<u64, StateError> {
+    serial.checked_add(1).ok_or_else(|| StateError::SerialExhausted { path: path.to_string(), serial })
+}
+
+/// Makes `backup` a copy of the current `path`, atomically: a hard link to
+/// the current file under a temporary name, renamed over the backup (the
+/// link shares the inode that the coming rename unlinks from `path`, so the
+/// backup is the previous version, complete). Where hard links are refused,
+/// a copy to the temporary name, synced, then the same rename.
+fn replace_backup(path: &Path, backup: &Path) -> std::io::Result<()> {
+    let tmp = with_suffix(backup, &format!(".tmp.{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    if fs::hard_link(path, &tmp).is_err() {
+        fs::copy(path, &tmp)?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
+        fs::File::open(&tmp)?.sync_all()?;
+    }
+    let renamed = fs::rename(&tmp, backup);
+    if renamed.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    renamed
+}
+
+/// Removes `<file>.tmp.<pid>` and `<file>.backup.tmp.<pid>` files whose
+/// process is gone (killed mid-write); a live writer's are left alone.
+fn remove_abandoned_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let Some(rest) = file.strip_prefix(name) else { continue };
+        let pid = rest.strip_prefix(".tmp.").or_else(|| rest.strip_prefix(".backup.tmp."));
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 impl HeldLock for Lock {
@@ -181,6 +232,51 @@ mod tests {
         assert_eq!(mode, 0o600);
         assert!(backend.backup_path().exists());
         assert_eq!(backend.read_sync().unwrap().unwrap().serial, 2);
+    }
+
+    #[test]
+    fn the_largest_serial_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let mut state = State::new();
+        state.serial = u64::MAX;
+        fs::create_dir_all(backend.path.parent().unwrap()).unwrap();
+        fs::write(&backend.path, state.to_json()).unwrap();
+        let err = backend.write_sync(&mut state).unwrap_err();
+        assert!(matches!(err, StateError::SerialExhausted { .. }), "{err}");
+        assert_eq!(state.serial, u64::MAX);
+        assert!(err.to_string().contains("18446744073709551615"), "{err}");
+    }
+
+    #[test]
+    fn temporaries_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let mut state = State::new();
+        backend.write_sync(&mut state).unwrap();
+        // A pid that cannot be running (above the kernel's maximum).
+        let dead = with_suffix(&backend.path, ".tmp.4194305");
+        let live = with_suffix(&backend.path, &format!(".tmp.{}", std::process::id()));
+        fs::write(&dead, "half").unwrap();
+        backend.write_sync(&mut state).unwrap();
+        assert!(!dead.exists());
+        assert!(!live.exists(), "the writer's own temporary is renamed into place");
+        let left: Vec<_> =
+            fs::read_dir(backend.path.parent().unwrap()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left.len(), 2, "only the state and its backup: {left:?}");
+    }
+
+    #[test]
+    fn the_backup_is_the_previous_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let mut state = State::new();
+        backend.write_sync(&mut state).unwrap();
+        backend.write_sync(&mut state).unwrap();
+        let backup: State = serde_json::from_str(&fs::read_to_string(backend.backup_path()).unwrap()).unwrap();
+        assert_eq!(backup.serial, 1);
+        let mode = fs::metadata(backend.backup_path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]

@@ -20,6 +20,13 @@ pub struct LockInfo {
     pub pid: u32,
     pub created: String,
     pub path: String,
+    /// When the holder's process started (clock ticks since boot, from
+    /// `/proc/PID/stat`) and which boot that was: with the pid, these tell a
+    /// dead holder from a live one that reuses its pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
 }
 
 impl LockInfo {
@@ -38,14 +45,47 @@ impl LockInfo {
             pid: std::process::id(),
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             path: location.to_string(),
+            start_time: process_start_time(std::process::id()),
+            boot_id: boot_id(),
         }
     }
 
-    /// True when the holder ran on this host and its process is gone: the lock
-    /// was left by a crash (still never removed automatically).
+    /// True when the holder ran on this host and its process is provably
+    /// gone: no process with its pid, or one that started at another time
+    /// (the pid was reused), or the machine has rebooted since.
     pub fn holder_is_gone(&self) -> bool {
-        this_host() == self.host && !Path::new(&format!("/proc/{}", self.pid)).exists()
+        if this_host() != self.host {
+            return false;
+        }
+        if self.boot_id.is_some() && boot_id().is_some() && self.boot_id != boot_id() {
+            return true;
+        }
+        match (process_start_time(self.pid), self.start_time) {
+            (None, _) => !Path::new(&format!("/proc/{}", self.pid)).exists(),
+            (Some(now), Some(then)) => now != then,
+            // A lock from a build that did not record start times: the pid
+            // alone cannot prove the holder gone.
+            (Some(_), None) => false,
+        }
     }
+}
+
+/// Field 22 of `/proc/PID/stat`: the process's start time in clock ticks
+/// after boot. The command name (field 2) may hold spaces and parentheses,
+/// so fields are counted after its closing parenthesis.
+fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start_time(&stat)
+}
+
+fn parse_start_time(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // After the name come field 3 (state) onwards: field 22 is the 20th.
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|s| s.trim().to_string())
 }
 
 /// `user@host` of this process, as locks and releases name who ran them.
@@ -108,18 +148,47 @@ impl Lock {
                 .map_err(|source| StateError::Write { path: dir.display().to_string(), source })?;
         }
         let info = LockInfo::new(operation, state_path);
-        let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(StateError::Locked(Box::new(read_lock(path)?)));
-            }
-            Err(source) => return Err(StateError::Write { path: path.display().to_string(), source }),
-        };
         let text = serde_json::to_string_pretty(&info).unwrap_or_default();
-        file.write_all(text.as_bytes())
-            .and_then(|_| file.sync_all())
-            .map_err(|source| StateError::Write { path: path.display().to_string(), source })?;
-        Ok(Lock { path: path.to_path_buf(), info })
+        // Once for the lock as found, once more after clearing a stale one.
+        for _ in 0..2 {
+            let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    match read_lock(path) {
+                        Ok(held) if held.holder_is_gone() => {
+                            clear_stale(path, Some(&held.id))?;
+                            tracing::warn!("taking over the state lock {}: its holder {held} is gone", path.display());
+                            eprintln!(
+                                "Note: the lock on {} was held by pid {} on this host, which is no longer running; taking it over.",
+                                state_path.display(),
+                                held.pid
+                            );
+                            continue;
+                        }
+                        Ok(held) => return Err(StateError::Locked(Box::new(held))),
+                        // Empty or unreadable: left by a process killed between
+                        // creating the file and writing it (a writer takes
+                        // microseconds, so an old one is stale).
+                        Err(StateError::Corrupt { .. }) if modified_before(path, STALE_UNWRITTEN) => {
+                            clear_stale(path, None)?;
+                            eprintln!(
+                                "Note: the lock file {} was empty or unreadable (its writer was killed); taking it over.",
+                                path.display()
+                            );
+                            continue;
+                        }
+                        Err(StateError::Read { .. }) => continue, // removed meanwhile
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(source) => return Err(StateError::Write { path: path.display().to_string(), source }),
+            };
+            file.write_all(text.as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(|source| StateError::Write { path: path.display().to_string(), source })?;
+            return Ok(Lock { path: path.to_path_buf(), info });
+        }
+        Err(StateError::Locked(Box::new(read_lock(path)?)))
     }
 
     /// Removes a lock someone else left, only when `id` matches it.
@@ -128,6 +197,14 @@ impl Lock {
             Ok(info) => info,
             Err(StateError::Read { .. }) => {
                 return Err(StateError::NoSuchLock { path: path.display().to_string(), id: id.to_string(), held: None })
+            }
+            // An empty or corrupt lock names no id to match: whoever asks
+            // to clear it may.
+            Err(StateError::Corrupt { .. }) => {
+                clear_stale(path, None)?;
+                let mut info = LockInfo::new("(unreadable lock file)", path);
+                info.id = id.to_string();
+                return Ok(info);
             }
             Err(e) => return Err(e),
         };
@@ -150,6 +227,44 @@ impl Drop for Lock {
             let _ = std::fs::remove_file(&self.path);
         }
     }
+}
+
+/// How old an empty or unreadable lock file must be to count as abandoned.
+const STALE_UNWRITTEN: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn modified_before(path: &Path, age: std::time::Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|elapsed| elapsed >= age)
+}
+
+/// Removes a stale lock file. It is first renamed to a name of this
+/// process's own (only one of several racing processes can rename it), then
+/// checked: if what was moved is not the stale lock (`id`, or unreadable when
+/// `None`) but one another process took meanwhile, it is put back.
+fn clear_stale(path: &Path, id: Option<&str>) -> Result<(), StateError> {
+    let err = |source| StateError::Write { path: path.display().to_string(), source };
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".stale.{}", std::process::id()));
+    let aside = PathBuf::from(aside);
+    match std::fs::rename(path, &aside) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(err(e)),
+    }
+    let moved = read_lock(&aside).ok();
+    let was_stale = match (id, &moved) {
+        (Some(id), Some(info)) => info.id == id,
+        (None, None) => true,
+        _ => false,
+    };
+    if !was_stale {
+        // Someone else's fresh lock: restore it unless a third took the path.
+        let _ = std::fs::hard_link(&aside, path);
+    }
+    std::fs::remove_file(&aside).map_err(err)
 }
 
 fn read_lock(path: &Path) -> Result<LockInfo, StateError> {
@@ -188,6 +303,52 @@ mod tests {
         }
         drop(first);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn start_time_is_field_22_even_with_odd_command_names() {
+        let stat = "1234 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 424242 20 21";
+        assert_eq!(parse_start_time(stat), Some(424242));
+        assert!(process_start_time(std::process::id()).is_some());
+    }
+
+    #[test]
+    fn a_dead_holder_on_this_host_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json.lock");
+        let mut dead = LockInfo::new("apply", Path::new("s.json"));
+        // This process's pid with another start time: a reused pid.
+        dead.start_time = dead.start_time.map(|t| t + 1);
+        std::fs::write(&path, serde_json::to_string(&dead).unwrap()).unwrap();
+        assert!(dead.holder_is_gone());
+        let lock = Lock::acquire(&path, Path::new("s.json"), "plan").unwrap();
+        assert_ne!(lock.info.id, dead.id);
+        assert_eq!(read_lock(&path).unwrap().id, lock.info.id);
+    }
+
+    #[test]
+    fn a_live_holder_is_not_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json.lock");
+        let live = LockInfo::new("apply", Path::new("s.json"));
+        std::fs::write(&path, serde_json::to_string(&live).unwrap()).unwrap();
+        assert!(!live.holder_is_gone());
+        assert!(matches!(Lock::acquire(&path, Path::new("s.json"), "plan"), Err(StateError::Locked(_))));
+    }
+
+    #[test]
+    fn an_empty_lock_file_is_cleared_when_old_and_by_force_unlock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json.lock");
+        std::fs::write(&path, "").unwrap();
+        // Fresh: maybe being written right now.
+        assert!(Lock::acquire(&path, Path::new("s.json"), "plan").is_err());
+        Lock::force_unlock(&path, "anything").unwrap();
+        assert!(!path.exists());
+        std::fs::write(&path, "").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+        Lock::acquire(&path, Path::new("s.json"), "plan").unwrap();
     }
 
     #[test]

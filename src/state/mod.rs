@@ -45,6 +45,12 @@ pub struct State {
     /// plan looks these up and adopts what they made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<PendingCreate>,
+    /// Objects that no longer belong at their address but still exist: the
+    /// old object of a `create_before_destroy` replace whose delete failed or
+    /// was interrupted, or the new object an interrupted replace made. The
+    /// next apply deletes them; until then they are not forgotten.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<ResourceState>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -84,6 +90,15 @@ pub struct PendingCreate {
     pub id: Option<String>,
     pub operation_id: String,
     pub started_at: String,
+    /// For types whose create cannot tag the object: whether the name was
+    /// free just before the create. `Some(true)` proves that what holds the
+    /// name afterwards was made by this create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_was_free: Option<bool>,
+    /// Names of the attributes the create held sensitive values in, so that
+    /// adopting the object after a crash seals them in state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<String>,
 }
 
 impl State {
@@ -100,6 +115,7 @@ impl State {
             resources: Vec::new(),
             outputs: BTreeMap::new(),
             pending: Vec::new(),
+            deposed: Vec::new(),
         }
     }
 
@@ -155,6 +171,8 @@ pub enum StateError {
     Locked(Box<LockInfo>),
     #[error("state file {path} was changed by someone else since it was read (expected lineage {lineage} serial {expected}, found serial {found}); re-run the command")]
     Conflict { path: String, lineage: String, expected: u64, found: u64 },
+    #[error("state file {path} is at serial {serial}, the largest there is; it cannot be written again. Move its resources to a new state (gantry state list / import) and start a new lineage")]
+    SerialExhausted { path: String, serial: u64 },
     #[error("no lock with id {id} is held on {path}{}", held.as_ref().map(|h| format!(" (the lock held has id {h})")).unwrap_or_default())]
     NoSuchLock { path: String, id: String, held: Option<String> },
     /// A call to the remote backend failed.

@@ -418,11 +418,12 @@ impl Backend for S3Backend {
                 return Err(conflict(*serial));
             }
         }
-        state.serial += 1;
+        let before = state.serial;
+        state.serial = super::local::next_serial(&self.location(), before)?;
         match self.put(&mut seen, state).await {
             Ok(()) => Ok(()),
             Err(e) => {
-                state.serial -= 1;
+                state.serial = before;
                 Err(match e {
                     PutError::Conflict => conflict(match &*seen {
                         Seen::Present { serial, .. } => *serial,

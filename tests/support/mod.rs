@@ -29,6 +29,7 @@ use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 use rand::Rng;
 use tempfile::TempDir;
 
+pub mod fault_proxy;
 pub mod services;
 
 /// The region every test runs in.
@@ -75,6 +76,17 @@ impl Moto {
     /// Starts a server of its own for the calling test, on a free port.
     /// Panics, with moto's output, if it does not come up.
     pub fn start() -> Moto {
+        Moto::start_with(true)
+    }
+
+    /// A server without AWS's managed IAM policies: resets (and the first
+    /// IAM call after one) take milliseconds instead of seconds. For tests
+    /// that attach no managed policy.
+    pub fn start_lean() -> Moto {
+        Moto::start_with(false)
+    }
+
+    fn start_with(managed_policies: bool) -> Moto {
         let server = moto_server_path();
         if !server.exists() {
             panic!(
@@ -86,7 +98,7 @@ impl Moto {
         // The free port picked may be taken by someone else before moto binds it.
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match Moto::try_start(&server) {
+            match Moto::try_start(&server, managed_policies) {
                 Ok(moto) => return moto,
                 Err(err) => failures.push(err),
             }
@@ -94,7 +106,7 @@ impl Moto {
         panic!("could not start {}:\n{}", server.display(), failures.join("\n---\n"));
     }
 
-    fn try_start(server: &Path) -> Result<Moto, String> {
+    fn try_start(server: &Path, managed_policies: bool) -> Result<Moto, String> {
         let port = free_port();
         let log = tempfile::tempfile().map_err(|e| format!("creating moto's log file: {e}"))?;
         let out = log.try_clone().map_err(|e| e.to_string())?;
@@ -105,7 +117,7 @@ impl Moto {
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("PYTHONUNBUFFERED", "1")
             // AWS-managed IAM policies exist in moto 5 only when asked for.
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", if managed_policies { "true" } else { "false" })
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
@@ -149,6 +161,25 @@ impl Moto {
     /// The URL to give as `AWS_ENDPOINT_URL`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Empties the emulator (every service, every region) through its
+    /// `/moto-api/reset` endpoint.
+    pub fn reset(&self) {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connecting to moto");
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+        let request =
+            format!("POST /moto-api/reset HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\r\n", self.port);
+        stream.write_all(request.as_bytes()).expect("asking moto to reset");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "moto reset: {answer}");
+    }
+
+    /// The address moto listens on.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 
     pub fn pid(&self) -> u32 {
@@ -314,6 +345,11 @@ impl Gantry {
     /// Commands go to a server of the test's own.
     pub fn with_moto(moto: &Moto) -> Gantry {
         Gantry::with_endpoint(Endpoint::Url(moto.endpoint()))
+    }
+
+    /// Commands go to `url` (a proxy in front of an emulator).
+    pub fn with_url(url: &str) -> Gantry {
+        Gantry::with_endpoint(Endpoint::Url(url.to_string()))
     }
 
     /// Commands that must not reach AWS at all (version, syntax errors,
