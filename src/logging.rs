@@ -29,3 +29,34 @@ pub const SILENCED_TARGETS: &[&str] = &[
     "h2",
     "rustls",
 ];
+
+/// Whether events of `target` are dropped: every AWS SDK service crate
+/// (a crate added later is covered too) and the listed targets with their
+/// submodules.
+pub fn is_silenced(target: &str) -> bool {
+    target.starts_with("aws_sdk_")
+        || SILENCED_TARGETS
+            .iter()
+            .any(|t| target == *t || target.strip_prefix(t).is_some_and(|rest| rest.starts_with("::")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_silenced;
+
+    #[test]
+    fn every_sdk_crate_and_its_modules_are_silenced() {
+        for target in [
+            "aws_sdk_cloudwatchlogs::endpoint_lib",
+            "aws_sdk_ssm",
+            "aws_sdk_anything_new::operation",
+            "aws_smithy_runtime::client::orchestrator",
+            "hyper_util::client",
+        ] {
+            assert!(is_silenced(target), "{target}");
+        }
+        for target in ["gantry::commands::plan", "aws_config::profile", "hyperloglog"] {
+            assert!(!is_silenced(target), "{target}");
+        }
+    }
+}

@@ -56,12 +56,15 @@ fn init_tracing(verbose: u8) {
     }
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // And by prefix, so that an SDK crate added later is silenced too.
+    use tracing_subscriber::prelude::*;
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .without_time()
-        .try_init();
+        .with_filter(filter)
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| !gantry::logging::is_silenced(meta.target())));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 /// Terraform spells long options with one dash (`-var`, `-auto-approve`);

@@ -58,14 +58,33 @@ fn forget_as_interrupted_with_id(g: &Gantry, address: &str, id: Option<&str>) {
     let resources = state["resources"].as_array_mut().unwrap();
     let at = resources.iter().position(|r| r["address"] == address).expect("in state");
     let entry = resources.remove(at);
+    // A real interrupted create journals the operation id it tagged the
+    // object with: read it back from the object.
+    let operation = operation_tag(entry["id"].as_str().unwrap_or_default());
     state["pending"] = serde_json::json!([{
         "address": address,
         "type": entry["type"],
         "id": id,
-        "operation_id": "interrupted",
+        "operation_id": operation,
         "started_at": "2026-12-01T00:00:00Z",
     }]);
     std::fs::write(&path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+}
+
+/// The `gantry:operation` tag of an EC2 object or a log group.
+fn operation_tag(id: &str) -> String {
+    let filter = Filter::builder().name("resource-id").values(id).build();
+    let ec2 = block_on(aws().ec2.describe_tags().filters(filter).send()).ok();
+    let from_ec2 = ec2.and_then(|out| {
+        out.tags().iter().find(|t| t.key() == Some("gantry:operation")).and_then(|t| t.value().map(str::to_string))
+    });
+    from_ec2
+        .or_else(|| {
+            #[allow(deprecated)]
+            let out = block_on(aws().logs.list_tags_log_group().log_group_name(id).send()).ok()?;
+            out.tags().and_then(|t| t.get("gantry:operation").cloned())
+        })
+        .unwrap_or_else(|| "interrupted".to_string())
 }
 
 fn group_rules(group: &str) -> Vec<SecurityGroupRule> {

@@ -91,7 +91,13 @@ impl ResourceType for Instance {
                 .build(),
         );
         let found = describe(aws, &[], filters).await?;
-        Ok(found.iter().find_map(|l| l.instance.instance_id().map(str::to_string)))
+        let Some(kept) = found.iter().find_map(|l| l.instance.instance_id().map(str::to_string)) else {
+            return Ok(None);
+        };
+        // The create that made it may have failed before it could end the
+        // extra launches of a resent RunInstances: adopting one ends the rest.
+        terminate_duplicates(aws, &kept, owner_tags).await?;
+        Ok(Some(kept))
     }
 
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
