@@ -23,7 +23,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 if [ $# -eq 0 ]; then
-    set -- $(cd "$dir/cases" && ls *.txt | sed 's/\.txt$//')
+    for case in "$dir"/cases/*.txt; do
+        name="${case##*/}"
+        set -- "$@" "${name%.txt}"
+    done
 fi
 
 for family in "$@"; do
