@@ -15,6 +15,7 @@ mod cloudwatch_log_group;
 mod data;
 mod dynamodb_table;
 mod ecr_lifecycle_policy;
+mod ecr_policy_document;
 mod ecr_repository;
 mod ecr_repository_policy;
 mod eip;

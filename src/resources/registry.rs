@@ -7,9 +7,9 @@ use super::data::{
     vpc,
 };
 use super::dynamodb_table::DynamodbTable;
-use super::ecr_lifecycle_policy::EcrLifecyclePolicy;
+use super::ecr_lifecycle_policy::ECR_LIFECYCLE_POLICY;
 use super::ecr_repository::EcrRepository;
-use super::ecr_repository_policy::EcrRepositoryPolicy;
+use super::ecr_repository_policy::ECR_REPOSITORY_POLICY;
 use super::eip::Eip;
 use super::eip_association::EipAssociation;
 use super::iam_instance_profile::IamInstanceProfile;
@@ -57,8 +57,8 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &S3BucketWebsiteConfiguration,
     &DynamodbTable,
     &EcrRepository,
-    &EcrLifecyclePolicy,
-    &EcrRepositoryPolicy,
+    &ECR_LIFECYCLE_POLICY,
+    &ECR_REPOSITORY_POLICY,
     &IamOpenidConnectProvider,
     &IamRole,
     &IamPolicy,
