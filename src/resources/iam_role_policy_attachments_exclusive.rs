@@ -1,94 +1,50 @@
 //! `aws_iam_role_policy_attachments_exclusive`: the complete list of the
 //! managed policies attached to a role. Applying it detaches every policy
-//! that is not listed; a read reports the ARNs really attached, so one
-//! attached by hand shows as drift. Like the provider, destroy only stops
-//! managing the list (attachments belong to `aws_iam_role_policy_attachment`).
-//! Id: the role name.
+//! that is not listed (attachments belong to `aws_iam_role_policy_attachment`);
+//! the rest is shared with the inline list (`iam_role_exclusive`).
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use futures::future::try_join_all;
-use serde_json::Value;
 
-use super::support::{attached_role_policies, complete, found, get_nonempty_str, get_strings, require_str};
-use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
-use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
+use super::iam_role_exclusive::{self, RoleExclusive, RoleListApi};
+use super::support::attached_role_policies;
+use super::Schema;
+use crate::aws::{AwsCtx, ClassifyExt, ProviderError};
 
-const TYPE_NAME: &str = "aws_iam_role_policy_attachments_exclusive";
+const LIST: &str = "policy_arns";
 
-static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
-    Schema::new(
-        TYPE_NAME,
-        vec![
-            Attr::computed("id", Ty::String),
-            Attr::required("role_name", Ty::String).force_new(),
-            Attr::required("policy_arns", Ty::SetOfString),
-        ],
-    )
-});
+static SCHEMA: LazyLock<Schema> =
+    LazyLock::new(|| iam_role_exclusive::schema("aws_iam_role_policy_attachments_exclusive", LIST));
 
-pub struct IamRolePolicyAttachmentsExclusive;
+/// The IAM calls of a role's managed-policy attachments.
+pub struct Attachments;
+
+pub const IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE: RoleExclusive<Attachments> = RoleExclusive(Attachments);
 
 #[async_trait]
-impl ResourceType for IamRolePolicyAttachmentsExclusive {
+impl RoleListApi for Attachments {
     fn schema(&self) -> &Schema {
         &SCHEMA
     }
 
-    fn id_from_config(&self, desired: &Attrs) -> Option<String> {
-        get_nonempty_str(desired, "role_name").map(str::to_string)
+    fn list_attr(&self) -> &'static str {
+        LIST
     }
 
-    async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
-        let reads = requests.iter().map(|req| async move {
-            let Some(names) = found(attached_role_policies(ctx.aws, &req.id).await, &[])? else { return Ok(None) };
-            Ok::<_, ProviderError>(Some(attrs_for(&req.id, names)))
-        });
-        try_join_all(reads).await
+    async fn live(&self, aws: &AwsCtx, role: &str) -> Result<Vec<String>, ProviderError> {
+        attached_role_policies(aws, role).await
     }
 
-    async fn create(&self, aws: &AwsCtx, desired: &Attrs, _owner_tags: &Tags) -> Result<Created, ProviderError> {
-        let role = require_str(desired, "role_name", TYPE_NAME)?;
-        let kept = enforce(aws, role, desired).await?;
-        Ok(Created { id: role.to_string(), attrs: attrs_for(role, kept) })
-    }
-
-    async fn update(
-        &self,
-        aws: &AwsCtx,
-        id: &str,
-        _prior: &Attrs,
-        desired: &Attrs,
-        _owner_tags: &Tags,
-    ) -> Result<Attrs, ProviderError> {
-        let kept = enforce(aws, id, desired).await?;
-        Ok(attrs_for(id, kept))
-    }
-
-    async fn delete(&self, _aws: &AwsCtx, _id: &str, _prior: &Attrs) -> Result<(), ProviderError> {
-        Ok(())
-    }
-}
-
-/// Detaches the policies that are not listed; returns the listed ARNs.
-async fn enforce(aws: &AwsCtx, role: &str, desired: &Attrs) -> Result<Vec<String>, ProviderError> {
-    let wanted = get_strings(desired, "policy_arns");
-    let live = attached_role_policies(aws, role).await?;
-    let deletes = live.iter().filter(|arn| !wanted.contains(arn)).map(|arn| async move {
+    async fn remove(&self, aws: &AwsCtx, role: &str, arn: &str) -> Result<(), ProviderError> {
         aws.count_call();
-        let result =
-            aws.iam.detach_role_policy().role_name(role).policy_arn(arn).send().await.classify("iam:DetachRolePolicy");
-        found(result, &[]).map(|_| ())
-    });
-    try_join_all(deletes).await?;
-    Ok(wanted)
-}
-
-fn attrs_for(role: &str, arns: Vec<String>) -> Attrs {
-    let mut attrs = Attrs::new();
-    attrs.insert("id".into(), Value::from(role));
-    attrs.insert("role_name".into(), Value::from(role));
-    attrs.insert("policy_arns".into(), Value::from(arns));
-    complete(&SCHEMA, attrs)
+        aws.iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .classify("iam:DetachRolePolicy")
+            .map(|_| ())
+    }
 }

@@ -24,6 +24,7 @@ mod iam_instance_profile;
 mod iam_openid_connect_provider;
 mod iam_policy;
 mod iam_role;
+mod iam_role_exclusive;
 mod iam_role_policies_exclusive;
 mod iam_role_policy;
 mod iam_role_policy_attachment;

@@ -16,10 +16,10 @@ use super::iam_instance_profile::IamInstanceProfile;
 use super::iam_openid_connect_provider::IamOpenidConnectProvider;
 use super::iam_policy::IamPolicy;
 use super::iam_role::IamRole;
-use super::iam_role_policies_exclusive::IamRolePoliciesExclusive;
+use super::iam_role_policies_exclusive::IAM_ROLE_POLICIES_EXCLUSIVE;
 use super::iam_role_policy::IamRolePolicy;
 use super::iam_role_policy_attachment::IamRolePolicyAttachment;
-use super::iam_role_policy_attachments_exclusive::IamRolePolicyAttachmentsExclusive;
+use super::iam_role_policy_attachments_exclusive::IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE;
 use super::instance::Instance;
 use super::key_pair::KeyPair;
 use super::random_id::RandomId;
@@ -64,8 +64,8 @@ pub(super) static RESOURCES: &[&(dyn ResourceType + 'static)] = &[
     &IamPolicy,
     &IamRolePolicy,
     &IamRolePolicyAttachment,
-    &IamRolePoliciesExclusive,
-    &IamRolePolicyAttachmentsExclusive,
+    &IAM_ROLE_POLICIES_EXCLUSIVE,
+    &IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE,
     &IamInstanceProfile,
     &SecurityGroup,
     &SecurityGroupRuleType,
