@@ -3,8 +3,13 @@
 //! is checked is what was sent (AWS-RunShellScript to the stack's instance,
 //! and no secret in the command, which SSM keeps in its command history) and
 //! that the polling ends in a healthy release.
+//!
+//! The test has a moto server of its own: moto's SendCommand without
+//! `Targets` also addresses every other instance in the region (its target
+//! filter is empty, so it matches all), and instances of tests running
+//! alongside would show up in the command's instance list.
 
-use crate::support::{aws, block_on, Gantry};
+use crate::support::{block_on, Aws, Gantry, Moto};
 
 /// The session secret. SendCommand parameters must never hold it: the host
 /// reads its parameters itself.
@@ -41,9 +46,9 @@ struct Stack {
     instance: String,
 }
 
-fn setup(g: &Gantry) -> Stack {
+fn setup(g: &Gantry, aws: &Aws) -> Stack {
     let ssm_path = format!("/{}/test", g.prefix());
-    let ssm = aws().ssm;
+    let ssm = &aws.ssm;
     for (key, value, kind) in [("SESSION_SECRET", CANARY, "SecureString"), ("APP_ENV", "staging", "String")] {
         block_on(
             ssm.put_parameter()
@@ -99,8 +104,7 @@ contract {{
     let instance = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(instance.starts_with("i-"), "instance id: {instance:?}");
     block_on(
-        aws()
-            .ecr
+        aws.ecr
             .put_image()
             .repository_name(format!("{}-app", g.prefix()))
             .image_tag("v1")
@@ -113,8 +117,8 @@ contract {{
 
 /// What ListCommands holds for one instance: (document, comment, commands
 /// text, parameter names).
-fn commands_for(instance: &str) -> Vec<(String, String, String, Vec<String>)> {
-    let out = block_on(aws().ssm.list_commands().instance_id(instance).send()).unwrap();
+fn commands_for(aws: &Aws, instance: &str) -> Vec<(String, String, String, Vec<String>)> {
+    let out = block_on(aws.ssm.list_commands().instance_id(instance).send()).unwrap();
     out.commands()
         .iter()
         .map(|c| {
@@ -135,9 +139,11 @@ fn commands_for(instance: &str) -> Vec<(String, String, String, Vec<String>)> {
 
 #[test]
 fn ssm_deploy_sends_run_shell_script_without_secrets() {
-    let g = Gantry::new();
-    let stack = setup(&g);
-    assert!(commands_for(&stack.instance).is_empty(), "no command before the deploy");
+    let moto = Moto::start();
+    let aws = Aws::for_moto(&moto);
+    let g = Gantry::with_moto(&moto);
+    let stack = setup(&g, &aws);
+    assert!(commands_for(&aws, &stack.instance).is_empty(), "no command before the deploy");
 
     // A tag ECR does not hold stops the deploy before any command is sent.
     // (One test, not two: moto mixes up the instance lists of concurrent
@@ -146,14 +152,14 @@ fn ssm_deploy_sends_run_shell_script_without_secrets() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(":v2 does not exist") && err.contains("no host was touched"), "{err}");
-    assert!(commands_for(&stack.instance).is_empty(), "no command was sent for a missing tag");
+    assert!(commands_for(&aws, &stack.instance).is_empty(), "no command was sent for a missing tag");
 
     let out = g.cmd(["deploy", "-s", "s", "-e", "test", "--tag", "v1"]).output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "deploy failed:\n{stdout}\n{stderr}");
     assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY), "the secret was printed");
 
-    let commands = commands_for(&stack.instance);
+    let commands = commands_for(&aws, &stack.instance);
     assert!(!commands.is_empty(), "the deploy sent no command to {}", stack.instance);
     for (document, comment, text, params) in &commands {
         assert_eq!(document, "AWS-RunShellScript");
@@ -169,7 +175,7 @@ fn ssm_deploy_sends_run_shell_script_without_secrets() {
     assert!(all.contains("v1"), "the tag is in the release script:\n{all}");
     // Nor does the registry password travel: it is what ECR gives anyone
     // who asks, so the host asks.
-    let token = block_on(aws().ecr.get_authorization_token().send()).unwrap();
+    let token = block_on(aws.ecr.get_authorization_token().send()).unwrap();
     let token = token.authorization_data()[0].authorization_token().unwrap().to_string();
     assert!(!all.contains(&token), "the ECR token was sent");
 
