@@ -103,7 +103,14 @@ impl Remote {
 
     fn backend(&self, key: &str) -> S3Backend {
         let aws = aws();
-        S3Backend::with_clients(aws.s3.clone(), aws.dynamodb.clone(), &self.bucket, key, self.table.as_deref())
+        S3Backend::with_clients(
+            aws.s3.clone(),
+            aws.dynamodb.clone(),
+            aws.ssm.clone(),
+            &self.bucket,
+            key,
+            self.table.as_deref(),
+        )
     }
 }
 
@@ -163,6 +170,20 @@ fn plan_apply_no_changes_destroy_through_s3() {
     assert!(!String::from_utf8(remote.get(key).unwrap()).unwrap().contains(SECRET), "no secret in remote state");
     assert!(!g.state_dir().join("basic").exists(), "nothing written locally");
     assert!(remote.lock_item(key).is_none(), "the lock was released");
+    // The hash key is an SSM SecureString of the lineage, not in the object
+    // nor in the local key folder.
+    let stored = block_on(
+        aws().ssm.get_parameter().name(format!("/gantry/state-keys/{}", state.lineage)).with_decryption(true).send(),
+    )
+    .expect("the hash key is in SSM");
+    let parameter = stored.parameter().unwrap();
+    assert_eq!(parameter.r#type(), Some(&aws_sdk_ssm::types::ParameterType::SecureString));
+    let hash_key = parameter.value().unwrap();
+    let object = String::from_utf8(remote.get(key).unwrap()).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&object).unwrap();
+    assert!(!object.contains(hash_key) && document.get("hash_key").is_none(), "the key is not in the state object");
+    assert_eq!(document["version"], 2);
+    assert!(!g.path().join("keys").exists(), "no local key for a remote state");
 
     run(&g, &stack, &["plan", "--detailed-exitcode"]).assert().code(0).stdout(predicate::str::contains("No changes"));
     g.cmd(["state", "list", "-s"])

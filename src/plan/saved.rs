@@ -4,7 +4,10 @@
 //! actions are all exactly as when it was saved.
 //!
 //! A saved plan holds no secret: the renderings mask sensitive values, and
-//! sensitive variables are kept as keyed hashes under a random per-plan salt.
+//! sensitive variables are kept as keyed hashes. Their key is derived from
+//! the state's hash key and a random per-plan salt, so the plan file alone
+//! (a CI artifact, say) does not let anyone test guesses of a secret. Only a
+//! plan of an environment without state yet is keyed by the salt alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,7 +24,8 @@ use super::walk::PlanOptions;
 use super::{Action, Plan};
 
 pub const FORMAT: &str = "gantry-plan";
-pub const VERSION: u32 = 1;
+/// 2: the hashes of sensitive variables are keyed with the state's key.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StateRef {
@@ -99,7 +103,7 @@ impl SavedPlan {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
         let salt = hex::encode(salt);
-        let (variables_hash, sensitive_inputs) = hash_vars(inputs.vars, &salt);
+        let (variables_hash, sensitive_inputs) = hash_vars(inputs.vars, &vars_key(&salt, inputs.state));
         SavedPlan {
             format: FORMAT.into(),
             version: VERSION,
@@ -174,7 +178,10 @@ impl SavedPlan {
         if self.config_hash != config_hash(inputs.stack, inputs.tfvars) {
             return Err(SavedPlanError::ConfigChanged);
         }
-        let (variables_hash, sensitive) = hash_vars(inputs.vars, &self.salt);
+        // Keyed as when planned: with the state's key only if there was a
+        // state then (a state that appeared since is refused below).
+        let state = inputs.state.filter(|_| self.state.is_some());
+        let (variables_hash, sensitive) = hash_vars(inputs.vars, &vars_key(&self.salt, state));
         let mut differing: Vec<String> = Vec::new();
         if variables_hash != self.variables_hash {
             differing.push("non-sensitive variables".into());
@@ -242,6 +249,15 @@ pub fn config_hash(stack: &Stack, tfvars: Option<&Path>) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The key of the hashes of sensitive variables: the salt keyed with the
+/// state's hash key when there is a state.
+fn vars_key(salt: &str, state: Option<&State>) -> String {
+    match state {
+        Some(state) => state.hasher().hash(&serde_json::Value::String(salt.to_string())),
+        None => salt.to_string(),
+    }
+}
+
 fn hash_vars(vars: &BTreeMap<String, Value>, salt: &str) -> (String, BTreeMap<String, String>) {
     let keyed = SecretHasher::new(salt);
     let mut plain = serde_json::Map::new();
@@ -255,4 +271,23 @@ fn hash_vars(vars: &BTreeMap<String, Value>, salt: &str) -> (String, BTreeMap<St
     }
     let digest = Sha256::digest(serde_json::Value::Object(plain).to_string().as_bytes());
     (hex::encode(digest), sensitive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With a state, the file's salt alone does not reproduce the hashes:
+    /// guessing a secret from a plan artifact needs the state's key too.
+    #[test]
+    fn sensitive_inputs_are_keyed_with_the_states_key() {
+        let vars = BTreeMap::from([("secret".to_string(), Value::string("canary").mark_sensitive())]);
+        let state = State::new();
+        let (_, with_state) = hash_vars(&vars, &vars_key("00ff", Some(&state)));
+        let (_, salt_only) = hash_vars(&vars, &vars_key("00ff", None));
+        assert_ne!(with_state["secret"], salt_only["secret"]);
+        let (_, again) = hash_vars(&vars, &vars_key("00ff", Some(&state)));
+        assert_eq!(with_state, again, "the same state key and salt give the same hashes");
+        assert_ne!(hash_vars(&vars, &vars_key("00ff", Some(&State::new()))).1, with_state, "another state's key");
+    }
 }

@@ -61,6 +61,8 @@ pub struct Planned {
 pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOptions) -> Result<Planned, Diagnostics> {
     let PlanInputs { stack, graph, env, vars } = inputs;
     let mut prior = prior.unwrap_or_default();
+    // Hashes compared with another key would all read as changed.
+    prior.require_key().map_err(|e| Diagnostics::from(Diagnostic::error(e.to_string())))?;
     let moves = super::moves::apply_moves(stack, graph, &mut prior)?;
     let mut values = Values::for_graph(stack, graph, vars);
     let mut diags = Diagnostics::default();

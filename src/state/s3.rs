@@ -15,6 +15,9 @@
 //!   `<key>.lock`, written with `If-None-Match: *`. Either way a second
 //!   holder fails at once and is told who holds the lock.
 //!
+//! - **The hash key** of the state's sensitive values is an SSM SecureString
+//!   (see [`super::key`]), stored before the first write of a lineage.
+//!
 //! Throttling and 5xx answers are retried by the SDK (see `AwsCtx::load`).
 
 use std::fmt::Debug;
@@ -28,6 +31,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tokio::sync::Mutex;
 
 use super::backend::{Backend, HeldLock};
+use super::key::{self, KnownKeys, SsmKeys};
 use super::{parse, LockInfo, State, StateError};
 use crate::aws::{classify, AwsCtx, ProviderError};
 
@@ -49,6 +53,8 @@ pub struct S3Backend {
     /// The version of the object this backend read or wrote last: the
     /// condition of the next write.
     seen: Mutex<Seen>,
+    keys: SsmKeys,
+    known: KnownKeys,
 }
 
 #[derive(Debug, Clone)]
@@ -68,12 +74,13 @@ impl S3Backend {
     /// The backend for `s3://bucket/key`, with the clients of `aws` (its
     /// region, retries and path-style addressing when an endpoint is set).
     pub fn new(aws: &AwsCtx, bucket: &str, key: &str, lock_table: Option<&str>) -> S3Backend {
-        S3Backend::with_clients(aws.s3.clone(), aws.dynamodb.clone(), bucket, key, lock_table)
+        S3Backend::with_clients(aws.s3.clone(), aws.dynamodb.clone(), aws.ssm.clone(), bucket, key, lock_table)
     }
 
     pub fn with_clients(
         s3: aws_sdk_s3::Client,
         dynamodb: aws_sdk_dynamodb::Client,
+        ssm: aws_sdk_ssm::Client,
         bucket: &str,
         key: &str,
         lock_table: Option<&str>,
@@ -85,6 +92,8 @@ impl S3Backend {
             key: key.to_string(),
             lock_table: lock_table.map(str::to_string),
             seen: Mutex::new(Seen::Unknown),
+            keys: SsmKeys { ssm },
+            known: KnownKeys::default(),
         }
     }
 
@@ -107,6 +116,7 @@ impl S3Backend {
         S3Backend::with_clients(
             self.s3.clone(),
             self.dynamodb.clone(),
+            self.keys.ssm.clone(),
             &self.bucket,
             &self.record_key(name),
             self.lock_table.as_deref(),
@@ -136,6 +146,7 @@ impl S3Backend {
     /// read last: the object must not have changed since.
     pub async fn put_verbatim(&self, state: &State) -> Result<(), StateError> {
         let mut seen = self.seen.lock().await;
+        key::persist(state, &self.keys, &self.known).await?;
         if matches!(*seen, Seen::Unknown) {
             *seen = self.fetch().await?.1;
         }
@@ -401,8 +412,11 @@ impl Backend for S3Backend {
 
     async fn read(&self) -> Result<Option<State>, StateError> {
         let mut seen = self.seen.lock().await;
-        let (state, now) = self.fetch().await?;
+        let (mut state, now) = self.fetch().await?;
         *seen = now;
+        if let Some(state) = state.as_mut() {
+            key::load_into(state, &self.keys, &self.known).await?;
+        }
         Ok(state)
     }
 
@@ -420,6 +434,11 @@ impl Backend for S3Backend {
         }
         let before = state.serial;
         state.serial = super::local::next_serial(&self.location(), before)?;
+        // The key first: a stored state never depends on a key not kept.
+        if let Err(e) = key::persist(state, &self.keys, &self.known).await {
+            state.serial = before;
+            return Err(e);
+        }
         match self.put(&mut seen, state).await {
             Ok(()) => Ok(()),
             Err(e) => {
