@@ -13,8 +13,36 @@ use crate::plan::walk::{plan as run_plan, PlanInputs, PlanOptions};
 use crate::plan::Action;
 use crate::render::text::TextRenderer;
 
-pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> Exit {
+pub async fn apply(global: &Global, ui: &Ui, mut args: ApplyArgs, destroy: bool) -> Exit {
     let verb = if destroy { "destroy" } else { "apply" };
+    let saved = match &args.plan_file {
+        Some(path) => match SavedPlan::read(path) {
+            Ok(saved) => Some(saved),
+            Err(e) => {
+                ui.error(Diagnostic::error(format!("Cannot apply {}: {e}", path.display())));
+                return Exit::Failed;
+            }
+        },
+        None => None,
+    };
+    // A saved plan knows its stack folder and environment: `apply FILE`
+    // needs neither, and a -s/-e given anyway must agree (checked below).
+    let mut global = global.clone();
+    if let Some(saved) = &saved {
+        if !global.stack_given {
+            if let Some(dir) = &saved.stack_dir {
+                global.stack = dir.into();
+            }
+        }
+        if !global.env_given {
+            global.env = saved.environment.clone();
+        }
+        if args.vars.vars.is_empty() && args.vars.var_file.is_none() {
+            args.vars.vars = saved.var_args.clone();
+            args.vars.var_file = saved.var_file.as_ref().map(Into::into);
+        }
+    }
+    let global = &global;
     if destroy && !args.targets.is_empty() {
         ui.error(super::plan::destroy_target_unsupported());
         return Exit::Failed;
@@ -27,6 +55,13 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     // A saved plan was reviewed already; anything else needs a yes (or, in a
     // protected environment, its name).
     let approved = args.auto_approve || args.plan_file.is_some() || args.refresh_only;
+    if !approved && !args.terraform.input {
+        ui.error(
+            Diagnostic::error(format!("{verb} needs approval, and -input=false forbids asking"))
+                .detail("Pass -auto-approve (for CI), or apply a reviewed plan file: gantry plan -out=FILE, then gantry apply FILE."),
+        );
+        return Exit::Failed;
+    }
     if !approved && !std::io::stdin().is_terminal() {
         let answer = if env_settings.protect {
             format!("the environment's name (\"{}\" is protected in gantry.hcl)", global.env)
@@ -39,16 +74,6 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         );
         return Exit::Failed;
     }
-    let saved = match &args.plan_file {
-        Some(path) => match SavedPlan::read(path) {
-            Ok(saved) => Some(saved),
-            Err(e) => {
-                ui.error(Diagnostic::error(format!("Cannot apply {}: {e}", path.display())));
-                return Exit::Failed;
-            }
-        },
-        None => None,
-    };
     if let Some(saved) = saved.as_ref().filter(|s| destroy && !s.options.destroy) {
         let _ = saved;
         ui.error(
@@ -71,7 +96,11 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
                 Ok(t) => t,
                 Err(e) => return e,
             };
-            PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy, targets }
+            let replace = match super::plan::parse_targets(ui, &args.replace) {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy, targets, replace }
         }
     };
     let verb = if options.destroy { "destroy" } else { verb };
@@ -96,7 +125,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     }
     let backend = backend_with(global, &loaded.stack.name, &env_settings).await;
     // The lock is held from before the plan until the state is final.
-    let lock = match backend.lock(verb).await {
+    let lock = match take_lock(backend.as_ref(), verb, &args.terraform).await {
         Ok(lock) => lock,
         Err(e) => {
             ui.error(Diagnostic::error(format!("Cannot {verb}: {e}")));
@@ -334,6 +363,36 @@ fn completed(action: Action) -> &'static str {
         Action::Delete => "Destruction complete",
         Action::DeleteThenCreate | Action::CreateThenDelete => "Replacement complete",
         Action::NoOp => "Read complete",
+    }
+}
+
+/// The state lock, as `-lock` and `-lock-timeout` ask: none at all (with a
+/// warning), at once, or waiting for its holder up to the timeout.
+async fn take_lock(
+    backend: &dyn crate::state::Backend,
+    verb: &str,
+    flags: &crate::cli::TerraformFlags,
+) -> Result<Option<Box<dyn crate::state::HeldLock>>, crate::state::StateError> {
+    if !flags.lock {
+        eprintln!(
+            "Warning: -lock=false: the state is not locked; another run changing it now would be lost or refused."
+        );
+        return Ok(None);
+    }
+    let deadline = flags.lock_timeout.map(|t| std::time::Instant::now() + t);
+    let mut told = false;
+    loop {
+        match backend.lock(verb).await {
+            Ok(lock) => return Ok(Some(lock)),
+            Err(crate::state::StateError::Locked(info)) if deadline.is_some_and(|d| std::time::Instant::now() < d) => {
+                if !told {
+                    eprintln!("Waiting for the state lock held by {} (operation {})...", info.who, info.operation);
+                    told = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -38,6 +38,8 @@ pub struct SavedOptions {
     pub destroy: bool,
     pub refresh_only: bool,
     pub targets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +49,17 @@ pub struct SavedPlan {
     pub gantry_version: String,
     pub stack: String,
     pub environment: String,
+    /// The stack folder as given to plan (`-s`), so that `apply FILE` run
+    /// from the same place needs no `-s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_dir: Option<String>,
+    /// The `-var` arguments plan was given, except those of sensitive
+    /// variables, and its `-var-file`: `apply FILE` reuses them when given
+    /// none, as Terraform's plan files carry their variables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub var_args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub var_file: Option<String>,
     pub created: String,
     /// The state the plan was computed against; `None` for a new environment.
     pub state: Option<StateRef>,
@@ -110,6 +123,9 @@ impl SavedPlan {
             gantry_version: env!("CARGO_PKG_VERSION").into(),
             stack: inputs.stack.name.clone(),
             environment: inputs.env.to_string(),
+            stack_dir: Some(inputs.stack.dir.display().to_string()),
+            var_args: Vec::new(),
+            var_file: None,
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             state: inputs.state.map(|s| StateRef { lineage: s.lineage.clone(), serial: s.serial }),
             config_hash: config_hash(inputs.stack, inputs.tfvars),
@@ -120,6 +136,7 @@ impl SavedPlan {
                 destroy: inputs.options.destroy,
                 refresh_only: inputs.options.refresh_only,
                 targets: inputs.options.targets.iter().map(ToString::to_string).collect(),
+                replace: inputs.options.replace.iter().map(ToString::to_string).collect(),
             },
             actions: actions(plan),
             plan: json,
@@ -152,18 +169,19 @@ impl SavedPlan {
     }
 
     pub fn plan_options(&self) -> Result<PlanOptions, SavedPlanError> {
-        let targets = self
-            .options
-            .targets
-            .iter()
-            .map(|t| t.parse::<InstanceAddr>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| SavedPlanError::Read { path: "plan".into(), message: e.to_string() })?;
+        let parse = |addrs: &[String]| {
+            addrs
+                .iter()
+                .map(|t| t.parse::<InstanceAddr>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| SavedPlanError::Read { path: "plan".into(), message: e.to_string() })
+        };
         Ok(PlanOptions {
             refresh: true,
             refresh_only: self.options.refresh_only,
             destroy: self.options.destroy,
-            targets,
+            targets: parse(&self.options.targets)?,
+            replace: parse(&self.options.replace)?,
         })
     }
 
