@@ -112,6 +112,16 @@ The deploy block of gantry.hcl says how: docs/deploy.md."
         /// The lock ID
         id: String,
     },
+    /// Print a shell completion script
+    #[command(after_help = "Install:\n  \
+bash: gantry completions bash > ~/.local/share/bash-completion/completions/gantry\n  \
+zsh:  gantry completions zsh > \"${fpath[1]}/_gantry\"\n  \
+fish: gantry completions fish > ~/.config/fish/completions/gantry.fish")]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -120,3 +120,30 @@ fn a_secret_on_the_command_line_is_warned_about_and_not_saved() {
     assert!(!saved.contains("cli-canary-4411"), "the secret is not in the plan file");
     assert!(saved.contains("name=n1"), "the plain -var is kept for apply");
 }
+
+/// `gantry completions bash` prints a script bash loads, and it completes
+/// subcommands and their flags.
+#[test]
+fn bash_completion_completes_subcommands_and_flags() {
+    let g = Gantry::offline();
+    let out = g.cmd(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let script = g.write("gantry.bash", &out.stdout);
+    let complete = |words: &str, cword: usize| {
+        let program = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE='{words}'; COMP_POINT=${{#COMP_LINE}}; _gantry gantry; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let out = std::process::Command::new("bash").args(["-c", &program]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let subcommands = complete("gantry pl", 1);
+    assert!(subcommands.lines().any(|l| l == "plan"), "{subcommands}");
+    let flags = complete("gantry apply --auto", 2);
+    assert!(flags.lines().any(|l| l == "--auto-approve"), "{flags}");
+    for shell in ["zsh", "fish"] {
+        let out = g.cmd(["completions", shell]).output().unwrap();
+        assert!(out.status.success() && out.stdout.len() > 1000, "{shell}");
+    }
+}

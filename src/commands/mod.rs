@@ -99,6 +99,11 @@ pub async fn run(cli: Cli) -> Exit {
         Command::State(crate::cli::StateCommand::Show { address }) => inspect::state_show(g, &ui, &address).await,
         Command::State(crate::cli::StateCommand::Migrate) => state_edit::migrate(g, &ui).await,
         Command::ForceUnlock { id } => inspect::force_unlock(g, &ui, &id).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "gantry", &mut std::io::stdout());
+            Exit::Ok
+        }
     }
 }
 
