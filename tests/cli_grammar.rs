@@ -147,3 +147,26 @@ fn bash_completion_completes_subcommands_and_flags() {
         assert!(out.status.success() && out.stdout.len() > 1000, "{shell}");
     }
 }
+
+/// A slow operation is reported while it runs, as Terraform does ("Still
+/// creating... [10s elapsed]"; here every second, through a proxy that
+/// delays every request by 1.5 s).
+#[test]
+fn a_slow_create_says_it_is_still_running() {
+    use crate::support::fault_proxy::{FaultProxy, Schedule};
+    let moto = crate::support::Moto::start_lean();
+    let proxy = FaultProxy::start(moto.addr(), Schedule::latency(std::time::Duration::from_millis(1500)));
+    let g = Gantry::with_url(&proxy.endpoint());
+    g.write("s/main.tf", STACK);
+    let out = g
+        .cmd(["apply", "-auto-approve", "-s", "s", "-var", &g.prefix_var()])
+        .env("GANTRY_PROGRESS_SECS", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let creating = stdout.find("aws_ssm_parameter.p: Creating...").expect("the start is printed");
+    let still = stdout.find("aws_ssm_parameter.p: Still creating... [1s elapsed]").expect(&stdout);
+    let done = stdout.find("aws_ssm_parameter.p: Creation complete").expect("the end is printed");
+    assert!(creating < still && still < done, "{stdout}");
+}

@@ -219,15 +219,26 @@ pub async fn apply(global: &Global, ui: &Ui, mut args: ApplyArgs, destroy: bool)
         backend: backend.as_ref(),
         parallelism: args.parallelism,
     };
+    let in_flight = InFlight::default();
+    let still = in_flight.report_every(still_interval());
     let mut print_event = |e: Event| match e {
-        Event::Started { addr, action } => println!("{addr}: {}...", progressive(action)),
-        Event::Finished { addr, action, elapsed, id } => println!(
-            "{addr}: {} after {}s{}",
-            completed(action),
-            elapsed.as_secs(),
-            id.map(|i| format!(" [id={i}]")).unwrap_or_default()
-        ),
-        Event::Failed { addr, action, error } => eprintln!("{addr}: {} failed: {error}", progressive(action)),
+        Event::Started { addr, action } => {
+            println!("{addr}: {}...", progressive(action));
+            in_flight.started(&addr.to_string(), action);
+        }
+        Event::Finished { addr, action, elapsed, id } => {
+            in_flight.ended(&addr.to_string());
+            println!(
+                "{addr}: {} after {}s{}",
+                completed(action),
+                elapsed.as_secs(),
+                id.map(|i| format!(" [id={i}]")).unwrap_or_default()
+            )
+        }
+        Event::Failed { addr, action, error } => {
+            in_flight.ended(&addr.to_string());
+            eprintln!("{addr}: {} failed: {error}", progressive(action))
+        }
         Event::Interrupted { in_flight } => eprintln!("Stopping: waiting for {in_flight} operation(s) in flight."),
     };
     let result = tokio::select! {
@@ -241,6 +252,7 @@ pub async fn apply(global: &Global, ui: &Ui, mut args: ApplyArgs, destroy: bool)
         }
     };
     interrupt.abort();
+    still.abort();
     let report = match result {
         Ok(r) => r,
         Err(e @ crate::state::StateError::Conflict { .. }) => {
@@ -394,6 +406,69 @@ async fn take_lock(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The operations running, so that a slow one is reported as Terraform
+/// does: "ADDR: Still creating... [10s elapsed]" every ten seconds.
+#[derive(Clone, Default)]
+struct InFlight(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Running>>>);
+
+/// One running operation: what, since when, and how many intervals of it
+/// were reported.
+struct Running {
+    action: Action,
+    since: std::time::Instant,
+    reported: u32,
+}
+
+impl InFlight {
+    fn started(&self, addr: &str, action: Action) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(addr.to_string(), Running { action, since: std::time::Instant::now(), reported: 0 });
+        }
+    }
+
+    fn ended(&self, addr: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(addr);
+        }
+    }
+
+    /// Prints a line for each operation each time it has run another
+    /// `interval` (checked four times a second).
+    fn report_every(&self, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+            loop {
+                ticks.tick().await;
+                let mut lines = Vec::new();
+                match this.0.lock() {
+                    Ok(mut map) => {
+                        for (addr, running) in map.iter_mut() {
+                            let intervals = (running.since.elapsed().as_millis() / interval.as_millis().max(1)) as u32;
+                            if intervals > running.reported {
+                                running.reported = intervals;
+                                let verb = progressive(running.action).to_lowercase();
+                                let secs = interval.as_secs() * u64::from(intervals);
+                                lines.push(format!("{addr}: Still {verb}... [{secs}s elapsed]"));
+                            }
+                        }
+                    }
+                    Err(_) => return,
+                }
+                for line in lines {
+                    println!("{line}");
+                }
+            }
+        })
+    }
+}
+
+/// Ten seconds, as Terraform; `GANTRY_PROGRESS_SECS` changes it (tests).
+fn still_interval() -> std::time::Duration {
+    let secs = std::env::var("GANTRY_PROGRESS_SECS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(10);
+    std::time::Duration::from_secs(secs.max(1))
 }
 
 #[cfg(test)]
