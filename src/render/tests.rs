@@ -211,3 +211,32 @@ fn a_deposed_object_is_a_destroy_not_no_changes() {
     assert!(text.contains("Plan: 0 to add, 0 to change, 1 to destroy."), "{text}");
     assert!(!text.contains("No changes"), "{text}");
 }
+
+#[test]
+fn a_changed_map_shows_only_the_keys_that_changed() {
+    let tags = |pairs: &[(&str, Value)]| Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect());
+    let mut before = param("/app/p", "v", Value::Number(1.into()));
+    before.insert("tags_all".into(), tags(&[("app", s("vs")), ("env", s("a")), ("old", s("x")), ("t", s("1"))]));
+    let mut after = before.clone();
+    after.insert(
+        "tags_all".into(),
+        tags(&[("app", s("vs")), ("env", s("b")), ("new", s("tag-canary").mark_sensitive()), ("t", s("1"))]),
+    );
+    let change = ResourceChange {
+        addr: "aws_ssm_parameter.p".parse().unwrap(),
+        rtype: "aws_ssm_parameter".into(),
+        action: Action::Update,
+        before: Some(before),
+        after: Some(after),
+        replace_paths: vec![],
+        changed: vec!["tags_all".into()],
+        reason: None,
+    };
+    let text = super::text::TextRenderer { color: false }.render_change(&change);
+    assert!(text.contains("~ tags_all       = {"), "{text}");
+    assert!(text.contains("~ \"env\" = \"a\" -> \"b\""), "{text}");
+    assert!(text.contains("+ \"new\" = (sensitive value)"), "{text}");
+    assert!(text.contains("- \"old\" = \"x\" -> null"), "{text}");
+    assert!(text.contains("# (2 unchanged elements hidden)"), "{text}");
+    assert!(!text.contains("tag-canary") && !text.contains("\"app\""), "{text}");
+}

@@ -243,6 +243,50 @@ impl TextRenderer {
         out
     }
 
+    /// The keys of a map that changed, one line each, and a count of the
+    /// unchanged ones.
+    fn map_diff(
+        &self,
+        out: &mut String,
+        before: &std::collections::BTreeMap<String, Value>,
+        after: &std::collections::BTreeMap<String, Value>,
+        depth: usize,
+    ) {
+        let indent = " ".repeat(depth);
+        let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        let width = keys.iter().map(|k| format!("{k:?}").len()).max().unwrap_or(0);
+        let mut unchanged = 0;
+        for key in keys {
+            let quoted = format!("{key:?}");
+            let line = match (before.get(key), after.get(key)) {
+                (Some(b), Some(a)) if b == a && b.is_sensitive() == a.is_sensitive() => {
+                    unchanged += 1;
+                    continue;
+                }
+                (Some(b), Some(a)) => {
+                    format!(
+                        "{} {quoted:width$} = {} -> {}",
+                        self.mark(Action::Update),
+                        self.value(b, false, depth),
+                        self.value(a, false, depth)
+                    )
+                }
+                (None, Some(a)) => {
+                    format!("{} {quoted:width$} = {}", self.mark(Action::Create), self.value(a, false, depth))
+                }
+                (Some(b), None) => {
+                    format!("{} {quoted:width$} = {} -> null", self.mark(Action::Delete), self.value(b, false, depth))
+                }
+                (None, None) => continue,
+            };
+            let _ = writeln!(out, "{indent}{line}");
+        }
+        if unchanged > 0 {
+            let note = format!("{indent}  # ({unchanged} unchanged element{} hidden)", plural(unchanged));
+            let _ = writeln!(out, "{}", self.paint(&note, Style::Dim));
+        }
+    }
+
     /// Attribute lines at nesting `level` (1 = inside the resource block).
     #[allow(clippy::too_many_arguments)]
     fn render_body(
@@ -349,7 +393,19 @@ impl TextRenderer {
                         let _ = writeln!(out, "{}  )", " ".repeat(depth));
                         continue;
                     }
-                    _ => format!("{} -> {}", self.value(b, is_json, depth), self.value(a, is_json, depth)),
+                    _ => match (b, a) {
+                        // A changed map shows the keys that changed, as Terraform does.
+                        // (A map marked sensitive as a whole is not a Value::Map
+                        // here, and stays masked; sensitive elements are masked
+                        // one by one.)
+                        (Value::Map(bm), Value::Map(am)) => {
+                            let _ = writeln!(out, "{indent}{} {name:width$} = {{{forces}", self.mark(Action::Update));
+                            self.map_diff(out, bm, am, depth + 4);
+                            let _ = writeln!(out, "{}  }}", " ".repeat(depth));
+                            continue;
+                        }
+                        _ => format!("{} -> {}", self.value(b, is_json, depth), self.value(a, is_json, depth)),
+                    },
                 };
                 let _ = writeln!(out, "{indent}{} {name:width$} = {text}{forces}", self.mark(line_action));
             }
