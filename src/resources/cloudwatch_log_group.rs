@@ -28,7 +28,8 @@ use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
 const TYPE_NAME: &str = "aws_cloudwatch_log_group";
 /// CloudWatch Logs takes group names of at most 512 characters.
-const NAMING: NameRule = NameRule::new("name", "name_prefix", 512);
+/// The provider takes prefixes of at most 483 characters.
+const NAMING: NameRule = NameRule::new("name", "name_prefix", 512).max_prefix(483);
 /// The retention periods CloudWatch Logs accepts, in days (0: never expire).
 const RETENTION_DAYS: &[i64] =
     &[0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];

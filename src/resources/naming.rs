@@ -27,18 +27,28 @@ pub struct NameRule {
     pub name: &'static str,
     /// The argument holding a prefix (`name_prefix`, `bucket_prefix`).
     pub prefix: &'static str,
-    /// The longest name AWS takes: a prefix may be this minus [`SUFFIX_LEN`].
+    /// The longest name AWS takes.
     pub max_len: usize,
+    /// The longest prefix the provider takes: `max_len` minus
+    /// [`SUFFIX_LEN`] unless the provider says otherwise.
+    max_prefix: usize,
 }
 
 impl NameRule {
     pub const fn new(name: &'static str, prefix: &'static str, max_len: usize) -> NameRule {
-        NameRule { name, prefix, max_len }
+        NameRule { name, prefix, max_len, max_prefix: max_len.saturating_sub(SUFFIX_LEN) }
     }
 
-    /// The longest prefix that still leaves room for the suffix.
+    /// A provider limit on the prefix below what the name's length allows
+    /// (log groups: 483, checked with `terraform validate`).
+    pub const fn max_prefix(mut self, max: usize) -> NameRule {
+        self.max_prefix = max;
+        self
+    }
+
+    /// The longest prefix the provider takes.
     pub fn max_prefix_len(&self) -> usize {
-        self.max_len.saturating_sub(SUFFIX_LEN)
+        self.max_prefix
     }
 
     /// Why the configured name or prefix cannot be used, if it cannot.
@@ -149,6 +159,9 @@ mod tests {
         assert!(err.contains("at most 37"), "{err}");
         let err = rule.check(&attrs(json!({"bucket": "a".repeat(64)}))).unwrap_or_default();
         assert!(err.contains("at most 63"), "{err}");
+        let logs = NameRule::new("name", "name_prefix", 512).max_prefix(483);
+        assert!(logs.check(&attrs(json!({"name_prefix": "a".repeat(483)}))).is_none());
+        assert!(logs.check(&attrs(json!({"name_prefix": "a".repeat(484)}))).is_some());
         let err = rule.check(&attrs(json!({"bucket": "b", "bucket_prefix": "p"}))).unwrap_or_default();
         assert!(err.contains("conflict"), "{err}");
     }
