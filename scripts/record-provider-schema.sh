@@ -5,14 +5,27 @@
 # Terraform installed.
 #
 #   scripts/record-provider-schema.sh aws_s3_bucket_policy aws_iam_policy ...
+#   scripts/record-provider-schema.sh --design   (the design's original types)
 #
 # Needs terraform and the provider in a plugin mirror (default /opt/tf-plugins,
 # override with TF_PLUGIN_DIR). Only the mirror is used; nothing is downloaded.
 set -euo pipefail
 
 if (($# == 0)) || [[ "$1" == "-h" || "$1" == "--help" ]]; then
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit $(( $# == 0 ? 2 : 0 ))
+fi
+
+# The resource types of the design (DESIGN.md), re-recorded together.
+DESIGN_TYPES=(
+    aws_iam_openid_connect_provider aws_iam_role aws_iam_role_policy aws_iam_role_policy_attachment
+    aws_iam_instance_profile aws_ecr_repository aws_security_group aws_instance aws_ssm_parameter
+    aws_dynamodb_table aws_s3_bucket aws_s3_bucket_versioning aws_s3_bucket_public_access_block
+    aws_s3_bucket_server_side_encryption_configuration
+)
+if [[ "$1" == "--design" ]]; then
+    shift
+    set -- "${DESIGN_TYPES[@]}" "$@"
 fi
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

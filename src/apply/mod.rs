@@ -386,9 +386,14 @@ impl Driver<'_> {
                 instance_values.push((key.clone(), Value::Map(d.after)));
                 continue;
             }
-            let desired_json = to_attrs(schema, &d.after);
+            let mut after = d.after;
+            let creates = !matches!((d.action, &prior_state), (Action::Update, Some(_)));
+            if creates {
+                name_new_object(rt, &wanted, &mut after);
+            }
+            let desired_json = to_attrs(schema, &after);
             let sensitive: Vec<String> =
-                d.after.iter().filter(|(_, v)| v.is_sensitive()).map(|(k, _)| k.clone()).collect();
+                after.iter().filter(|(_, v)| v.is_sensitive()).map(|(k, _)| k.clone()).collect();
             let op = match (d.action, prior_state) {
                 (Action::Create, _) | (_, None) => Op::Create { desired: desired_json.clone() },
                 (Action::Update, Some(p)) => {
@@ -402,7 +407,6 @@ impl Driver<'_> {
                 }
                 (Action::Delete | Action::NoOp, Some(_)) => continue,
             };
-            let creates = !matches!(op, Op::Update { .. });
             queued += 1;
             self.queue.push_back(QueuedOp {
                 unit,
@@ -411,7 +415,7 @@ impl Driver<'_> {
                 rt,
                 pending_id: if creates { rt.id_from_config(&desired_json) } else { None },
                 op,
-                after: d.after,
+                after,
                 sensitive,
                 tags: wanted.get("tags").map(Value::to_json).unwrap_or_default(),
             });
@@ -599,6 +603,21 @@ impl Driver<'_> {
     }
 }
 
+/// Gives an object that is about to be created the name the provider would
+/// generate, when the configuration sets none (`name` omitted, a prefix):
+/// generated here, before the create is journaled, so that the journal holds
+/// it and a create cut short is found again under it. A replaced object
+/// gets a fresh name too (the old one is still taken, or about to be
+/// reused), as in the provider.
+fn name_new_object(rt: &dyn ResourceType, wanted: &AttrValues, after: &mut AttrValues) {
+    let Some(rule) = rt.name_rule() else { return };
+    if wanted.get(rule.name).is_some_and(|v| !v.is_null()) {
+        return;
+    }
+    let config: Attrs = wanted.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    after.insert(rule.name.to_string(), Value::String(rule.generate(&config)));
+}
+
 /// Ownership tags put on everything gantry creates.
 pub fn owner_tags(stack: &str, env: &str, addr: &InstanceAddr) -> Tags {
     Tags::from([
@@ -630,4 +649,38 @@ fn to_attrs(schema: &crate::resources::Schema, after: &AttrValues) -> Attrs {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket() -> &'static dyn ResourceType {
+        resources::resource_type("aws_s3_bucket").expect("supported")
+    }
+
+    #[test]
+    fn a_new_object_without_a_name_gets_one_from_its_prefix() {
+        let wanted = AttrValues::from([
+            ("bucket".to_string(), Value::Null),
+            ("bucket_prefix".to_string(), Value::String("logs-".into())),
+        ]);
+        // A replace carries the old name in the plan; the new object gets a fresh one.
+        let mut after = AttrValues::from([("bucket".to_string(), Value::String("logs-old".into()))]);
+        name_new_object(bucket(), &wanted, &mut after);
+        let Some(Value::String(name)) = after.get("bucket") else { panic!("named: {after:?}") };
+        assert!(name.starts_with("logs-2") && name.len() == "logs-".len() + 26, "{name}");
+    }
+
+    #[test]
+    fn a_configured_name_is_kept() {
+        let wanted = AttrValues::from([("bucket".to_string(), Value::String("mine".into()))]);
+        let mut after = wanted.clone();
+        name_new_object(bucket(), &wanted, &mut after);
+        assert_eq!(after.get("bucket"), Some(&Value::String("mine".into())));
+        let role_policy = resources::resource_type("aws_ssm_parameter").expect("supported");
+        let mut untouched = AttrValues::new();
+        name_new_object(role_policy, &AttrValues::new(), &mut untouched);
+        assert!(untouched.is_empty(), "types without a name rule are left alone");
+    }
 }

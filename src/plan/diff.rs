@@ -78,6 +78,11 @@ pub fn diff(
             if schema.taggable && name == "tags" {
                 continue;
             }
+            // Waiter limits, not a property of the object: a changed
+            // timeout is used by the next operation, as in Terraform.
+            if name == crate::resources::timeouts::BLOCK {
+                continue;
+            }
             let (settable, force_new) = match kind {
                 Kind::Attr(_) => {
                     let attr = schema.attr(name).expect("kinds come from the schema");
@@ -112,6 +117,16 @@ pub fn diff(
         Some(_) => Action::NoOp,
     };
 
+    // A new object in place of the old: what AWS or the provider chose for
+    // the old one (a generated name, a default subnet) is chosen anew, as in
+    // Terraform, so references to it wait for the apply.
+    if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) {
+        for attr in schema.attrs.iter().filter(|a| a.presence == Presence::OptionalComputed && !ignored(a.name)) {
+            if desired.get(attr.name).is_none_or(Value::is_null) {
+                after.insert(attr.name.to_string(), Value::Unknown.marked_if(attr.sensitive));
+            }
+        }
+    }
     for attr in schema.attrs.iter().filter(|a| !a.is_settable() && a.name != "tags_all") {
         let value = match action {
             Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete => Value::Unknown,

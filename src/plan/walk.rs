@@ -257,6 +257,14 @@ fn plan_resource(
                 continue;
             }
         }
+        if let Some(problem) = resources::timeouts::problem(&plain) {
+            diags.push(Diagnostic::error(format!("{iaddr}: {problem}")).at(config.loc.clone()));
+            continue;
+        }
+        if let Some(problem) = rt.name_rule().and_then(|rule| rule.check(&plain)) {
+            diags.push(Diagnostic::error(format!("{iaddr}: {problem}")).at(config.loc.clone()));
+            continue;
+        }
         let pre = crate::node_eval::check_conditions(
             &config.lifecycle.conditions,
             &scope,

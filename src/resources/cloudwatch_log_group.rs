@@ -6,9 +6,10 @@
 //! - Retention, the KMS key and tags change in place; the name and the
 //!   class replace the group.
 //! - `skip_destroy = true` makes a destroy forget the group and keep it.
-//! - With `name_prefix`, the name is known only after the create: a create
-//!   cut short is found by its ownership tags through the Resource Groups
-//!   Tagging API.
+//! - Without `name`, the engine generates one (from `name_prefix`) and
+//!   journals it before the create, so a create cut short is found by that
+//!   name; the ownership-tag search (Resource Groups Tagging API) remains
+//!   for journals that hold no name.
 
 use std::sync::LazyLock;
 
@@ -17,6 +18,7 @@ use aws_sdk_cloudwatchlogs::types::{LogGroup, LogGroupClass};
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::naming::NameRule;
 use super::support::{
     complete, create_tags, found, get_bool, get_i64, get_nonempty_str, get_str, get_tags, tag_changes, tags_to_json,
     visible_tags,
@@ -25,6 +27,9 @@ use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
 const TYPE_NAME: &str = "aws_cloudwatch_log_group";
+/// CloudWatch Logs takes group names of at most 512 characters.
+/// The provider takes prefixes of at most 483 characters.
+const NAMING: NameRule = NameRule::new("name", "name_prefix", 512).max_prefix(483);
 /// The retention periods CloudWatch Logs accepts, in days (0: never expire).
 const RETENTION_DAYS: &[i64] =
     &[0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -56,6 +61,10 @@ impl ResourceType for CloudwatchLogGroup {
 
     fn id_from_config(&self, desired: &Attrs) -> Option<String> {
         get_nonempty_str(desired, "name").map(str::to_string)
+    }
+
+    fn name_rule(&self) -> Option<NameRule> {
+        Some(NAMING)
     }
 
     async fn find_by_owner_tags(&self, aws: &AwsCtx, owner_tags: &Tags) -> Result<Option<String>, ProviderError> {
@@ -95,10 +104,9 @@ impl ResourceType for CloudwatchLogGroup {
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "logs:CreateLogGroup";
         let retention = retention(desired)?;
-        let name = match (get_nonempty_str(desired, "name"), get_nonempty_str(desired, "name_prefix")) {
-            (Some(name), _) => name.to_string(),
-            (None, Some(prefix)) => unique_name(prefix),
-            (None, None) => unique_name("terraform-"),
+        let name = match get_nonempty_str(desired, "name") {
+            Some(name) => name.to_string(),
+            None => NAMING.generate(desired),
         };
         aws.count_call();
         aws.logs
@@ -230,15 +238,6 @@ async fn put_retention(aws: &AwsCtx, name: &str, days: i64) -> Result<(), Provid
     Ok(())
 }
 
-/// `prefix` + UTC time to the microsecond + a counter, like the provider's
-/// unique names.
-fn unique_name(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
-    format!("{prefix}{}{n:08x}", chrono::Utc::now().format("%Y%m%d%H%M%S%6f"))
-}
-
 /// The group named exactly `name` (DescribeLogGroups matches by prefix).
 async fn describe(aws: &AwsCtx, name: &str) -> Result<Option<LogGroup>, ProviderError> {
     let mut token = None;
@@ -291,7 +290,7 @@ fn group_attrs(group: &LogGroup, args: &Attrs, tags_all: Value) -> Attrs {
     let mut attrs = Attrs::new();
     attrs.insert("id".into(), Value::from(name));
     attrs.insert("name".into(), Value::from(name));
-    attrs.insert("name_prefix".into(), args.get("name_prefix").cloned().unwrap_or(Value::Null));
+    attrs.insert("name_prefix".into(), NAMING.prefix_to_report(args, name));
     attrs.insert("retention_in_days".into(), Value::from(group.retention_in_days().unwrap_or(0)));
     attrs.insert("kms_key_id".into(), Value::from(group.kms_key_id().filter(|k| !k.is_empty())));
     attrs.insert("log_group_class".into(), class);

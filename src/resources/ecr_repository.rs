@@ -16,6 +16,7 @@ use super::support::{
     built, complete, copy_attrs, create_tags, describe_many, found, get_bool, get_nonempty_str, get_str, get_tags,
     one_block, prior_or_default, require_str, single_block, tag_changes, tags_to_json, visible_tags,
 };
+use super::timeouts;
 use super::{Attr, Attrs, BlockSchema, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
@@ -48,6 +49,10 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         )
         .computed_when_absent()
         .force_new(),
+        // The provider's delete timeout bounds its retries of a delete
+        // refused while images are being pushed; DeleteRepository answers at
+        // once, so the block is taken and there is nothing to wait for.
+        timeouts::block(&["delete"]),
     ])
     .taggable()
 });
@@ -190,7 +195,7 @@ impl ResourceType for EcrRepository {
         }
 
         attrs.insert("force_delete".into(), prior_or_default(&SCHEMA, desired, "force_delete"));
-        copy_attrs(&mut attrs, desired, &["tags"]);
+        copy_attrs(&mut attrs, desired, &["tags", timeouts::BLOCK]);
         attrs.insert("tags_all".into(), tags_to_json(&get_tags(desired, "tags_all")));
         Ok(complete(&SCHEMA, attrs))
     }
@@ -266,7 +271,7 @@ fn repo_attrs(repo: &Repository, args: &Attrs, tags_all: Value) -> Attrs {
     block.insert("kms_key".into(), Value::from(encryption.and_then(|e| e.kms_key())));
     attrs.insert("encryption_configuration".into(), one_block(block));
     attrs.insert("force_delete".into(), prior_or_default(&SCHEMA, args, "force_delete"));
-    copy_attrs(&mut attrs, args, &["tags"]);
+    copy_attrs(&mut attrs, args, &["tags", timeouts::BLOCK]);
     attrs.insert("tags_all".into(), tags_all);
     complete(&SCHEMA, attrs)
 }

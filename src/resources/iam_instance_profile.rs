@@ -8,6 +8,7 @@ use aws_sdk_iam::types::InstanceProfile;
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::naming::NameRule;
 use super::support::{
     complete, copy_attrs, create_tags, format_date, found, get_nonempty_str, get_tags, iam_tag_list, iam_tags,
     require_str, tag_changes, tags_to_json, update_iam_tags, visible_tags,
@@ -16,13 +17,16 @@ use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
 const TYPE_NAME: &str = "aws_iam_instance_profile";
+/// IAM takes names of at most 128 characters.
+const NAMING: NameRule = NameRule::new("name", "name_prefix", 128);
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     Schema::new(
         TYPE_NAME,
         vec![
             Attr::computed("id", Ty::String),
-            Attr::required("name", Ty::String).force_new(),
+            Attr::optional_computed("name", Ty::String).force_new(),
+            Attr::optional_computed("name_prefix", Ty::String).force_new(),
             Attr::optional("path", Ty::String).default("/").force_new(),
             Attr::optional("role", Ty::String),
             Attr::computed("arn", Ty::String),
@@ -43,6 +47,10 @@ impl ResourceType for IamInstanceProfile {
 
     fn id_from_config(&self, desired: &Attrs) -> Option<String> {
         get_nonempty_str(desired, "name").map(str::to_string)
+    }
+
+    fn name_rule(&self) -> Option<NameRule> {
+        Some(NAMING)
     }
 
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
@@ -133,7 +141,7 @@ impl ResourceType for IamInstanceProfile {
         .await?;
 
         let mut attrs = Attrs::new();
-        copy_attrs(&mut attrs, desired, &["name", "path", "role", "tags"]);
+        copy_attrs(&mut attrs, desired, &["name", "name_prefix", "path", "role", "tags"]);
         copy_attrs(&mut attrs, prior, &["arn", "unique_id", "create_date"]);
         attrs.insert("id".into(), Value::from(id));
         attrs.insert("tags_all".into(), tags_to_json(&get_tags(desired, "tags_all")));
@@ -219,6 +227,7 @@ fn profile_attrs(profile: &InstanceProfile, args: &Attrs, tags_all: Value) -> At
     let mut attrs = Attrs::new();
     attrs.insert("id".into(), Value::from(profile.instance_profile_name()));
     attrs.insert("name".into(), Value::from(profile.instance_profile_name()));
+    attrs.insert("name_prefix".into(), NAMING.prefix_to_report(args, profile.instance_profile_name()));
     attrs.insert("path".into(), Value::from(profile.path()));
     attrs.insert("arn".into(), Value::from(profile.arn()));
     attrs.insert("unique_id".into(), Value::from(profile.instance_profile_id()));

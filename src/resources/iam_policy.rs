@@ -11,6 +11,7 @@ use aws_sdk_iam::types::{Policy, PolicyVersion};
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::naming::{prefix_of, NameRule};
 use super::support::{
     complete, copy_attrs, create_tags, decode_policy, found, get_nonempty_str, get_str, get_tags, has_owner_tags,
     iam_tag_list, iam_tags, require_str, same_json, tag_changes, tags_to_json, update_iam_tags, visible_tags,
@@ -21,8 +22,8 @@ use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 const TYPE_NAME: &str = "aws_iam_policy";
 /// The most versions IAM keeps of one policy.
 const MAX_VERSIONS: usize = 5;
-/// The provider's name start when neither `name` nor `name_prefix` is set.
-const DEFAULT_PREFIX: &str = "terraform-";
+/// IAM takes policy names of at most 128 characters.
+const NAMING: NameRule = NameRule::new("name", "name_prefix", 128);
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     Schema::new(
@@ -55,6 +56,10 @@ impl ResourceType for IamPolicy {
     /// give: an interrupted create is found by its tags instead.
     fn id_from_config(&self, _desired: &Attrs) -> Option<String> {
         None
+    }
+
+    fn name_rule(&self) -> Option<NameRule> {
+        Some(NAMING)
     }
 
     async fn find_by_owner_tags(&self, aws: &AwsCtx, owner_tags: &Tags) -> Result<Option<String>, ProviderError> {
@@ -173,27 +178,13 @@ impl ResourceType for IamPolicy {
     }
 }
 
-/// `name`, else `name_prefix` (or the provider's `terraform-`) and a
-/// unique, time-ordered suffix of [`SUFFIX_LEN`] characters like the
-/// provider's: 20 digits of UTC time and 6 random hex digits.
+/// `name`, which the engine sets before the create (generated from
+/// `name_prefix` when the configuration gives no name).
 fn policy_name(desired: &Attrs) -> String {
-    if let Some(name) = get_nonempty_str(desired, "name") {
-        return name.to_string();
+    match get_nonempty_str(desired, "name") {
+        Some(name) => name.to_string(),
+        None => NAMING.generate(desired),
     }
-    let prefix = get_nonempty_str(desired, "name_prefix").unwrap_or(DEFAULT_PREFIX);
-    let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S%6f");
-    format!("{prefix}{stamp}{:06x}", rand::random::<u32>() & 0xff_ffff)
-}
-
-const SUFFIX_LEN: usize = 26;
-
-/// The prefix a generated name was made from, for an import (AWS keeps
-/// only the name).
-fn prefix_of(name: &str) -> Option<&str> {
-    let cut = name.len().checked_sub(SUFFIX_LEN).filter(|n| *n > 0)?;
-    let (prefix, suffix) = (name.get(..cut)?, name.get(cut..)?);
-    let (stamp, random) = suffix.split_at(20);
-    (stamp.bytes().all(|b| b.is_ascii_digit()) && random.bytes().all(|b| b.is_ascii_hexdigit())).then_some(prefix)
 }
 
 /// Makes `document` the default version, first deleting the oldest
@@ -337,11 +328,8 @@ mod tests {
         assert_eq!(policy_name(named.as_object().unwrap()), "app");
         let prefixed = json!({"name": null, "name_prefix": "ci-"});
         let name = policy_name(prefixed.as_object().unwrap());
-        assert!(name.starts_with("ci-") && name.len() > 20, "{name}");
-        assert_ne!(name, policy_name(prefixed.as_object().unwrap()));
-        assert!(policy_name(&Attrs::new()).starts_with(DEFAULT_PREFIX));
+        assert!(name.starts_with("ci-") && name.len() == 3 + 26, "{name}");
+        assert!(policy_name(&Attrs::new()).starts_with("terraform-"));
         assert_eq!(prefix_of(&name), Some("ci-"));
-        assert_eq!(prefix_of("app"), None);
-        assert_eq!(prefix_of("ci-2026120114300012345Xzzzzzz"), None);
     }
 }

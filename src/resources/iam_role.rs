@@ -9,6 +9,7 @@ use aws_sdk_iam::types::Role;
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::naming::NameRule;
 use super::support::{
     attached_role_policies, complete, copy_attrs, create_tags, decode_policy, format_date, found, get_i64,
     get_nonempty_str, get_str, get_tags, iam_tag_list, iam_tags, prior_or_default, require_str, same_json, tag_changes,
@@ -18,6 +19,8 @@ use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
 const TYPE_NAME: &str = "aws_iam_role";
+/// IAM takes names of at most 64 characters.
+const NAMING: NameRule = NameRule::new("name", "name_prefix", 64);
 const DEFAULT_MAX_SESSION: i64 = 3600;
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
@@ -25,7 +28,8 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         TYPE_NAME,
         vec![
             Attr::computed("id", Ty::String),
-            Attr::required("name", Ty::String).force_new(),
+            Attr::optional_computed("name", Ty::String).force_new(),
+            Attr::optional_computed("name_prefix", Ty::String).force_new(),
             Attr::required("assume_role_policy", Ty::Json),
             Attr::optional("path", Ty::String).default("/").force_new(),
             Attr::optional("description", Ty::String),
@@ -36,6 +40,16 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
             Attr::computed("unique_id", Ty::String),
             Attr::computed("create_date", Ty::String),
         ],
+    )
+    .omit(
+        "managed_policy_arns",
+        "deprecated by the provider (5.x) because it fights attachments made elsewhere; use \
+         aws_iam_role_policy_attachment or aws_iam_role_policy_attachments_exclusive, which gantry supports",
+    )
+    .omit(
+        "inline_policy",
+        "deprecated by the provider (5.x) because it fights policies made elsewhere; use aws_iam_role_policy \
+         (one per policy) or aws_iam_role_policies_exclusive, which gantry supports",
     )
     .taggable()
 });
@@ -50,6 +64,10 @@ impl ResourceType for IamRole {
 
     fn id_from_config(&self, desired: &Attrs) -> Option<String> {
         get_nonempty_str(desired, "name").map(str::to_string)
+    }
+
+    fn name_rule(&self) -> Option<NameRule> {
+        Some(NAMING)
     }
 
     async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, _live: &Attrs) -> Result<Option<Tags>, ProviderError> {
@@ -190,6 +208,7 @@ impl ResourceType for IamRole {
             desired,
             &[
                 "name",
+                "name_prefix",
                 "assume_role_policy",
                 "path",
                 "description",
@@ -327,6 +346,7 @@ fn role_attrs(role: &Role, args: &Attrs, tags_all: Value) -> Attrs {
     let mut attrs = Attrs::new();
     attrs.insert("id".into(), Value::from(role.role_name()));
     attrs.insert("name".into(), Value::from(role.role_name()));
+    attrs.insert("name_prefix".into(), NAMING.prefix_to_report(args, role.role_name()));
     attrs.insert("arn".into(), Value::from(role.arn()));
     attrs.insert("unique_id".into(), Value::from(role.role_id()));
     attrs.insert("create_date".into(), Value::from(format_date(role.create_date())));

@@ -1,5 +1,6 @@
 //! `aws_iam_role_policy`: an inline policy of a role, id `ROLE:NAME` as in
-//! Terraform. PutRolePolicy both creates and replaces it.
+//! Terraform. PutRolePolicy both creates and replaces it. Without `name`,
+//! the engine generates one (from `name_prefix`) as the provider does.
 
 use std::sync::LazyLock;
 
@@ -7,18 +8,22 @@ use async_trait::async_trait;
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::naming::NameRule;
 use super::support::{complete, copy_attrs, decode_policy, found, get_nonempty_str, require_str};
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
 const TYPE_NAME: &str = "aws_iam_role_policy";
+/// IAM takes inline policy names of at most 128 characters.
+const NAMING: NameRule = NameRule::new("name", "name_prefix", 128);
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     Schema::new(
         TYPE_NAME,
         vec![
             Attr::computed("id", Ty::String),
-            Attr::required("name", Ty::String).force_new(),
+            Attr::optional_computed("name", Ty::String).force_new(),
+            Attr::optional_computed("name_prefix", Ty::String).force_new(),
             Attr::required("role", Ty::String).force_new(),
             Attr::required("policy", Ty::Json),
         ],
@@ -39,6 +44,10 @@ impl ResourceType for IamRolePolicy {
         Some(format!("{role}:{name}"))
     }
 
+    fn name_rule(&self) -> Option<NameRule> {
+        Some(NAMING)
+    }
+
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
         let aws = ctx.aws;
         let reads = requests.iter().map(|req| async move {
@@ -53,6 +62,7 @@ impl ResourceType for IamRolePolicy {
             attrs.insert("id".into(), Value::from(req.id.as_str()));
             attrs.insert("role".into(), Value::from(out.role_name()));
             attrs.insert("name".into(), Value::from(out.policy_name()));
+            attrs.insert("name_prefix".into(), NAMING.prefix_to_report(&req.prior, out.policy_name()));
             attrs.insert("policy".into(), Value::from(decode_policy(out.policy_document())));
             Ok::<_, ProviderError>(Some(complete(&SCHEMA, attrs)))
         });
@@ -110,7 +120,7 @@ async fn put(aws: &AwsCtx, desired: &Attrs) -> Result<String, ProviderError> {
 
 fn settled_attrs(id: &str, desired: &Attrs) -> Attrs {
     let mut attrs = Attrs::new();
-    copy_attrs(&mut attrs, desired, &["name", "role", "policy"]);
+    copy_attrs(&mut attrs, desired, &["name", "name_prefix", "role", "policy"]);
     attrs.insert("id".into(), Value::from(id));
     complete(&SCHEMA, attrs)
 }

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, IamInstanceProfileAssociation, IamInstanceProfileSpecification,
     Instance as Ec2Instance, InstanceAttributeName, InstanceNetworkInterfaceSpecification, InstanceStateName,
-    InstanceType, MonitoringState, ResourceType as Ec2ResourceType, RunInstancesMonitoringEnabled,
+    InstanceType, MonitoringState, Placement, ResourceType as Ec2ResourceType, RunInstancesMonitoringEnabled,
 };
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -27,11 +27,13 @@ use base64::Engine;
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::instance_options::{self as options, CREDITS, METADATA};
 use super::support::{
     complete, copy_attrs, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags,
     found, get_bool, get_nonempty_str, get_strings, get_tags, partition, require_str, retry_while, tags_to_json,
     visible_tags, wait_for,
 };
+use super::timeouts;
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{classify, AwsCtx, ClassifyExt, ProviderError, Tags, TAG_OPERATION};
 
@@ -55,18 +57,108 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
             Attr::optional("iam_instance_profile", Ty::String),
             Attr::optional("key_name", Ty::String).force_new(),
             Attr::optional("user_data", Ty::String).force_new(),
+            Attr::optional("user_data_base64", Ty::String).force_new(),
             Attr::optional_computed("associate_public_ip_address", Ty::Bool).force_new(),
             Attr::optional("monitoring", Ty::Bool).default(false),
             Attr::optional("disable_api_termination", Ty::Bool).default(false),
             Attr::computed("arn", Ty::String),
             Attr::computed("public_ip", Ty::String),
-            Attr::computed("private_ip", Ty::String),
+            Attr::optional_computed("private_ip", Ty::String).force_new(),
             Attr::computed("public_dns", Ty::String),
             Attr::computed("private_dns", Ty::String),
+            Attr::computed("primary_network_interface_id", Ty::String),
             Attr::computed("instance_state", Ty::String),
-            Attr::computed("availability_zone", Ty::String),
+            Attr::optional_computed("availability_zone", Ty::String).force_new(),
         ],
     )
+    .blocks(vec![
+        options::metadata_block(),
+        options::credits_block(),
+        timeouts::block(&["create", "delete", "read", "update"]),
+    ])
+    .omit("cpu_core_count", "deprecated by the provider for cpu_options")
+    .omit("cpu_threads_per_core", "deprecated by the provider for cpu_options")
+    .omit("cpu_options", "moto's RunInstances ignores CpuOptions, so the setting could not be tested")
+    .omit(
+        "capacity_reservation_specification",
+        "moto's RunInstances ignores CapacityReservationSpecification; capacity reservations are not modelled",
+    )
+    .omit("enclave_options", "moto's RunInstances ignores EnclaveOptions (Nitro Enclaves)")
+    .omit("maintenance_options", "moto's RunInstances ignores MaintenanceOptions")
+    .omit("private_dns_name_options", "moto's RunInstances ignores PrivateDnsNameOptions")
+    .omit(
+        "enable_primary_ipv6",
+        "IPv6 needs a subnet with an IPv6 CIDR block; gantry manages no VPCs or subnets, and moto's default \
+         subnets have none",
+    )
+    .omit("ipv6_address_count", "IPv6 needs a subnet with an IPv6 CIDR block (see enable_primary_ipv6)")
+    .omit("ipv6_addresses", "IPv6 needs a subnet with an IPv6 CIDR block (see enable_primary_ipv6)")
+    .omit(
+        "get_password_data",
+        "the Windows administrator password is a secret the provider keeps in state (password_data); gantry \
+         never stores a secret in state",
+    )
+    .omit("password_data", "a secret kept in state (see get_password_data)")
+    .omit(
+        "hibernation",
+        "hibernation needs an encrypted root volume sized for memory (root_block_device), and moto cannot stop \
+         an instance into hibernation",
+    )
+    .omit("host_id", "dedicated hosts: moto models no host placement (no ModifyInstancePlacement)")
+    .omit("host_resource_group_arn", "dedicated hosts: moto ignores Placement.HostResourceGroupArn")
+    .omit("tenancy", "dedicated tenancy: moto ignores Placement.Tenancy")
+    .omit("placement_group", "moto ignores Placement.GroupName, and gantry has no aws_placement_group type to make one")
+    .omit("placement_partition_number", "only with placement_group (see there)")
+    .omit(
+        "instance_market_options",
+        "spot instances: moto reads only the market type and never interrupts an instance, so the spot \
+         behaviour (interruption, instance_interruption_behavior) could not be tested",
+    )
+    .omit("instance_lifecycle", "reports `spot` for spot instances (see instance_market_options)")
+    .omit("spot_instance_request_id", "only for spot instances (see instance_market_options)")
+    .omit("outpost_arn", "AWS Outposts only, which the emulator does not model")
+    .omit("network_interface", "attaches network interfaces made by aws_network_interface, a type gantry does not have")
+    .omit(
+        "secondary_private_ips",
+        "secondary addresses live on network interfaces, which gantry does not manage (see network_interface)",
+    )
+    .omit("launch_template", "gantry launches from the instance's own arguments and has no aws_launch_template type")
+    .omit(
+        "security_groups",
+        "group names for EC2-Classic and the default VPC; AWS retired EC2-Classic and the provider recommends \
+         vpc_security_group_ids, which gantry takes",
+    )
+    .omit(
+        "user_data_replace_on_change",
+        "gantry always replaces the instance when user_data changes (the provider's behaviour with this set to \
+         true): changing it in place means stopping the instance",
+    )
+    .omit(
+        "ebs_optimized",
+        "changing it means stopping the instance (StopInstances, ModifyInstanceAttribute, StartInstances), \
+         which gantry does not do to a running instance",
+    )
+    .omit(
+        "disable_api_stop",
+        "reading it costs a DescribeInstanceAttribute call per instance on every plan; gantry keeps a no-op plan \
+         at one DescribeInstances call",
+    )
+    .omit(
+        "instance_initiated_shutdown_behavior",
+        "reading it costs a DescribeInstanceAttribute call per instance on every plan (see disable_api_stop)",
+    )
+    .omit(
+        "source_dest_check",
+        "only matters for NAT and routing instances, whose network interfaces and routes gantry does not manage",
+    )
+    .omit(
+        "root_block_device",
+        "gantry launches with the AMI's block device mapping; moto 5.1.22 creates mapped volumes, so this is a \
+         gap of gantry's, listed in issue 13",
+    )
+    .omit("ebs_block_device", "see root_block_device")
+    .omit("ephemeral_block_device", "instance store volumes: moto creates an EBS volume for every mapping")
+    .omit("volume_tags", "tags the volumes of root_block_device and ebs_block_device (see there)")
     .taggable()
 });
 
@@ -153,6 +245,7 @@ impl ResourceType for Instance {
                     _ => termination_protection(aws, &req.id).await?,
                 };
                 let mut args = req.prior.clone();
+                args.insert(CREDITS.into(), options::read_credits(aws, &req.id, &req.prior).await?);
                 if !req.prior.contains_key("user_data") {
                     args.insert("user_data".into(), Value::from(user_data(aws, &req.id).await?));
                 }
@@ -173,6 +266,16 @@ impl ResourceType for Instance {
             .filter(|v| !v.is_null())
             .map(|_| get_strings(desired, "vpc_security_group_ids"));
         let protection = get_bool(desired, "disable_api_termination").unwrap_or(false);
+        let private_ip = get_nonempty_str(desired, "private_ip").map(str::to_string);
+        let user_data = match (get_nonempty_str(desired, "user_data"), get_nonempty_str(desired, "user_data_base64")) {
+            (Some(_), Some(_)) => {
+                return Err(ProviderError::Invalid(
+                    "aws_instance: `user_data` and `user_data_base64` conflict: set one of them".into(),
+                ))
+            }
+            (Some(text), None) => Some(base64::engine::general_purpose::STANDARD.encode(text)),
+            (None, encoded) => encoded.map(str::to_string),
+        };
 
         let mut request = aws
             .ec2
@@ -184,9 +287,10 @@ impl ResourceType for Instance {
             // Retries of one create (and real AWS) then launch one instance, not two.
             .set_client_token(owner_tags.get(TAG_OPERATION).cloned())
             .set_key_name(get_nonempty_str(desired, "key_name").map(str::to_string))
-            .set_user_data(
-                get_nonempty_str(desired, "user_data")
-                    .map(|text| base64::engine::general_purpose::STANDARD.encode(text)),
+            .set_user_data(user_data)
+            .set_placement(
+                get_nonempty_str(desired, "availability_zone")
+                    .map(|zone| Placement::builder().availability_zone(zone).build()),
             )
             .monitoring(
                 RunInstancesMonitoringEnabled::builder()
@@ -194,6 +298,8 @@ impl ResourceType for Instance {
                     .build(),
             )
             .disable_api_termination(protection)
+            .set_metadata_options(options::metadata_request(desired))
+            .set_credit_specification(options::credits_request(desired))
             .set_iam_instance_profile(
                 get_nonempty_str(desired, "iam_instance_profile")
                     .map(|name| IamInstanceProfileSpecification::builder().name(name).build()),
@@ -209,10 +315,14 @@ impl ResourceType for Instance {
                     .delete_on_termination(true)
                     .set_subnet_id(subnet)
                     .set_groups(groups)
+                    .set_private_ip_address(private_ip)
                     .build();
                 request = request.network_interfaces(interface);
             }
-            None => request = request.set_subnet_id(subnet).set_security_group_ids(groups),
+            None => {
+                request =
+                    request.set_subnet_id(subnet).set_security_group_ids(groups).set_private_ip_address(private_ip)
+            }
         }
         let out = retry_while(PROFILE_TIMEOUT, profile_not_ready, || {
             let request = request.clone();
@@ -227,9 +337,11 @@ impl ResourceType for Instance {
             .ok_or_else(|| ProviderError::empty_response(CALL, "instance"))?;
         terminate_duplicates(aws, id, owner_tags).await?;
 
-        let live = wait_until_running(aws, id).await?;
+        let live = wait_until_running(aws, id, timeouts::limit(desired, "create", RUNNING_TIMEOUT)).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
-        let attrs = instance_attrs(aws, &live, live.profile(), desired, protection, tags_all);
+        let mut args = desired.clone();
+        args.insert(CREDITS.into(), options::credits_block_of(desired));
+        let attrs = instance_attrs(aws, &live, live.profile(), &args, protection, tags_all);
         Ok(Created { id: id.to_string(), attrs })
     }
 
@@ -285,24 +397,29 @@ impl ResourceType for Instance {
             }
         }
 
+        options::update_metadata(aws, id, prior, desired).await?;
+        options::update_credits(aws, id, prior, desired).await?;
         ec2_update_tags(aws, id, prior, desired, owner_tags).await?;
 
         let live = describe_one(aws, id).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
-        let mut attrs = instance_attrs(aws, &live, live.profile(), desired, protection, tags_all);
+        let mut args = desired.clone();
+        args.insert(CREDITS.into(), options::credits_block_of(desired));
+        let mut attrs = instance_attrs(aws, &live, live.profile(), &args, protection, tags_all);
         // Association and monitoring changes take a moment to show.
         copy_attrs(&mut attrs, desired, &["iam_instance_profile", "monitoring"]);
         Ok(attrs)
     }
 
-    async fn delete(&self, aws: &AwsCtx, id: &str, _prior: &Attrs) -> Result<(), ProviderError> {
+    async fn delete(&self, aws: &AwsCtx, id: &str, prior: &Attrs) -> Result<(), ProviderError> {
+        let limit = timeouts::limit(prior, "delete", TERMINATED_TIMEOUT);
         aws.count_call();
         let result = aws.ec2.terminate_instances().instance_ids(id).send().await.classify("ec2:TerminateInstances");
         if found(result, &[])?.is_none() {
             return Ok(());
         }
         // Its security groups and subnet cannot be deleted while it lives.
-        wait_for("ec2:DescribeInstances", &format!("instance {id} is not terminated"), TERMINATED_TIMEOUT, || async {
+        wait_for("ec2:DescribeInstances", &format!("instance {id} is not terminated"), limit, || async {
             let live = found(describe_one(aws, id).await, &[])?;
             Ok(live.is_none_or(|l| l.state() == Some(&InstanceStateName::Terminated)).then_some(()))
         })
@@ -395,9 +512,9 @@ async fn describe_one(aws: &AwsCtx, id: &str) -> Result<Live, ProviderError> {
         .ok_or(ProviderError::NotFound { call: "ec2:DescribeInstances" })
 }
 
-async fn wait_until_running(aws: &AwsCtx, id: &str) -> Result<Live, ProviderError> {
+async fn wait_until_running(aws: &AwsCtx, id: &str, limit: Duration) -> Result<Live, ProviderError> {
     const CALL: &str = "ec2:DescribeInstances";
-    wait_for(CALL, &format!("instance {id} is not running"), RUNNING_TIMEOUT, || async {
+    wait_for(CALL, &format!("instance {id} is not running"), limit, || async {
         // A new instance may not be visible at once.
         let Some(live) = found(describe_one(aws, id).await, &[])? else {
             return Ok(None);
@@ -613,7 +730,8 @@ fn instance_attrs(
     attrs.insert("vpc_security_group_ids".into(), Value::from(groups));
     attrs.insert("iam_instance_profile".into(), Value::from(profile));
     attrs.insert("key_name".into(), nonempty(i.key_name()));
-    copy_attrs(&mut attrs, args, &["user_data", "tags"]);
+    copy_attrs(&mut attrs, args, &["user_data", "user_data_base64", "tags", CREDITS, timeouts::BLOCK]);
+    attrs.insert(METADATA.into(), options::metadata_read(i));
     attrs.insert(
         "associate_public_ip_address".into(),
         Value::from(i.public_ip_address().is_some_and(|ip| !ip.is_empty())),
@@ -626,6 +744,7 @@ fn instance_attrs(
     attrs.insert("private_ip".into(), nonempty(i.private_ip_address()));
     attrs.insert("public_dns".into(), nonempty(i.public_dns_name()));
     attrs.insert("private_dns".into(), nonempty(i.private_dns_name()));
+    attrs.insert("primary_network_interface_id".into(), Value::from(primary.and_then(|n| n.network_interface_id())));
     attrs.insert("instance_state".into(), Value::from(live.state().map(|s| s.as_str())));
     attrs.insert("availability_zone".into(), Value::from(i.placement().and_then(|p| p.availability_zone())));
     attrs.insert("tags_all".into(), tags_all);

@@ -6,12 +6,12 @@
 //!   comment, other whitespace), which would otherwise read as a change.
 //!   A key swapped by hand under the same name shows as drift of
 //!   `fingerprint`.
-//! - `key_name_prefix` names the key prefix + a UTC timestamp + a counter,
-//!   as the provider does; such a key is found again after a crash by its
-//!   ownership tags.
+//! - Without `key_name`, the engine names the key as the provider does
+//!   (`key_name_prefix` or `terraform-`, then a UTC timestamp and a counter)
+//!   and journals the name before the create, so a key made by a create cut
+//!   short is found again by its name.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -20,6 +20,7 @@ use aws_smithy_types::Blob;
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::naming::NameRule;
 use super::support::{
     account_id, complete, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags,
     get_nonempty_str, get_str, get_tags, partition, require_str, tags_to_json, visible_tags,
@@ -28,6 +29,8 @@ use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
 const TYPE_NAME: &str = "aws_key_pair";
+/// EC2 takes key names of at most 255 characters.
+const NAMING: NameRule = NameRule::new("key_name", "key_name_prefix", 255);
 /// EC2's code for a key name it does not know.
 const NOT_FOUND: &str = "InvalidKeyPair.NotFound";
 
@@ -58,6 +61,10 @@ impl ResourceType for KeyPair {
 
     fn id_from_config(&self, desired: &Attrs) -> Option<String> {
         get_nonempty_str(desired, "key_name").map(str::to_string)
+    }
+
+    fn name_rule(&self) -> Option<NameRule> {
+        Some(NAMING)
     }
 
     async fn find_by_owner_tags(&self, aws: &AwsCtx, owner_tags: &Tags) -> Result<Option<String>, ProviderError> {
@@ -95,10 +102,9 @@ impl ResourceType for KeyPair {
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "ec2:ImportKeyPair";
         let public_key = require_str(desired, "public_key", TYPE_NAME)?;
-        let name = match (get_nonempty_str(desired, "key_name"), get_nonempty_str(desired, "key_name_prefix")) {
-            (Some(name), _) => name.to_string(),
-            (None, Some(prefix)) => unique_name(prefix),
-            (None, None) => unique_name("terraform-"),
+        let name = match get_nonempty_str(desired, "key_name") {
+            Some(name) => name.to_string(),
+            None => NAMING.generate(desired),
         };
         aws.count_call();
         let out = aws
@@ -160,14 +166,6 @@ fn arn(aws: &AwsCtx, account: &str, name: &str) -> String {
     format!("arn:{}:ec2:{}:{account}:key-pair/{name}", partition(&aws.region), aws.region)
 }
 
-/// `prefix` + UTC time to the microsecond + a counter, like the provider's
-/// unique names: distinct within one process and sorted by creation.
-fn unique_name(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
-    format!("{prefix}{}{n:08x}", chrono::Utc::now().format("%Y%m%d%H%M%S%6f"))
-}
-
 /// The attributes of a live key; `prior` keeps the key as written.
 fn key_attrs(key: &KeyPairInfo, prior: &Attrs, arn: String, tags_all: Value) -> Attrs {
     let name = key.key_name().unwrap_or_default();
@@ -178,7 +176,7 @@ fn key_attrs(key: &KeyPairInfo, prior: &Attrs, arn: String, tags_all: Value) -> 
     let mut attrs = Attrs::new();
     attrs.insert("id".into(), Value::from(name));
     attrs.insert("key_name".into(), Value::from(name));
-    attrs.insert("key_name_prefix".into(), prior.get("key_name_prefix").cloned().unwrap_or(Value::Null));
+    attrs.insert("key_name_prefix".into(), NAMING.prefix_to_report(prior, name));
     attrs.insert("public_key".into(), public_key);
     attrs.insert("arn".into(), Value::from(arn));
     attrs.insert("fingerprint".into(), Value::from(key.key_fingerprint()));
@@ -209,19 +207,5 @@ async fn describe(
         Ok(out) => Ok(out.key_pairs.unwrap_or_default()),
         Err(e) if e.code() == Some(NOT_FOUND) => Err(ProviderError::NotFound { call: CALL }),
         Err(e) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unique_names_start_with_the_prefix_and_differ() {
-        let a = unique_name("web-");
-        let b = unique_name("web-");
-        assert!(a.starts_with("web-2"), "{a}");
-        assert_eq!(a.len(), "web-".len() + 20 + 8);
-        assert_ne!(a, b);
     }
 }

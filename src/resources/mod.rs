@@ -13,6 +13,7 @@ pub(crate) mod support;
 
 mod cloudwatch_log_group;
 mod data;
+mod dynamodb_sse;
 mod dynamodb_table;
 mod ecr_lifecycle_policy;
 mod ecr_policy_document;
@@ -30,7 +31,9 @@ mod iam_role_policy;
 mod iam_role_policy_attachment;
 mod iam_role_policy_attachments_exclusive;
 mod instance;
+mod instance_options;
 mod key_pair;
+pub mod naming;
 #[cfg(test)]
 mod provider_schema;
 #[cfg(test)]
@@ -57,6 +60,7 @@ mod security_group_rule;
 mod settle;
 mod sg_rule_support;
 mod ssm_parameter;
+pub mod timeouts;
 mod vpc_security_group_rule;
 
 pub use schema::{Attr, BlockSchema, Omission, Presence, Schema, Ty};
@@ -104,6 +108,14 @@ pub trait ResourceType: Send + Sync {
     /// name the user chose (parameter name, bucket, table, repository). Used to
     /// adopt what an interrupted create made, and by `import`.
     fn id_from_config(&self, desired: &Attrs) -> Option<String>;
+
+    /// For types whose name the provider generates when the configuration
+    /// gives none (`name` omitted, `name_prefix`, `bucket_prefix`): which
+    /// arguments hold the name and the prefix. The engine then generates the
+    /// name before the create and journals it; the create finds it set.
+    fn name_rule(&self) -> Option<naming::NameRule> {
+        None
+    }
 
     /// Finds an object an interrupted create made, by its ownership tags
     /// (`gantry:stack`, `gantry:env`, `gantry:address`), for types whose id

@@ -10,10 +10,12 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Del
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::naming::NameRule;
 use super::support::{
     built, complete, copy_attrs, create_tags, found, get_bool, get_nonempty_str, get_tags, prior_or_default,
     replacement_tags, require_str, retry_while, tags_to_json, visible_tags,
 };
+use super::timeouts;
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
@@ -22,19 +24,66 @@ const TYPE_NAME: &str = "aws_s3_bucket";
 const VISIBLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// GetBucketTagging's answer for a bucket without tags.
 const NO_TAG_SET: &str = "NoSuchTagSet";
+/// A bucket name has at most 63 characters.
+const NAMING: NameRule = NameRule::new("bucket", "bucket_prefix", 63);
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     Schema::new(
         TYPE_NAME,
         vec![
             Attr::computed("id", Ty::String),
-            Attr::required("bucket", Ty::String).force_new(),
+            Attr::optional_computed("bucket", Ty::String).force_new(),
+            Attr::optional_computed("bucket_prefix", Ty::String).force_new(),
             Attr::optional("force_destroy", Ty::Bool).default(false),
             Attr::computed("arn", Ty::String),
             Attr::computed("bucket_domain_name", Ty::String),
             Attr::computed("bucket_regional_domain_name", Ty::String),
             Attr::computed("region", Ty::String),
         ],
+    )
+    .blocks(vec![timeouts::block(&["create", "delete", "read", "update"])])
+    .omit("acceleration_status", "deprecated by the provider for aws_s3_bucket_accelerate_configuration")
+    .omit("acl", "deprecated by the provider: use aws_s3_bucket_acl, which gantry supports")
+    .omit("grant", "deprecated by the provider: use aws_s3_bucket_acl, which gantry supports")
+    .omit("policy", "deprecated by the provider: use aws_s3_bucket_policy, which gantry supports")
+    .omit("request_payer", "deprecated by the provider for aws_s3_bucket_request_payment_configuration")
+    .omit("cors_rule", "deprecated by the provider: use aws_s3_bucket_cors_configuration, which gantry supports")
+    .omit(
+        "lifecycle_rule",
+        "deprecated by the provider: use aws_s3_bucket_lifecycle_configuration, which gantry supports",
+    )
+    .omit("logging", "deprecated by the provider: use aws_s3_bucket_logging, which gantry supports")
+    .omit("versioning", "deprecated by the provider: use aws_s3_bucket_versioning, which gantry supports")
+    .omit(
+        "server_side_encryption_configuration",
+        "deprecated by the provider: use aws_s3_bucket_server_side_encryption_configuration, which gantry supports",
+    )
+    .omit("website", "deprecated by the provider: use aws_s3_bucket_website_configuration, which gantry supports")
+    .omit(
+        "website_domain",
+        "set only by the deprecated `website` block: aws_s3_bucket_website_configuration reports it",
+    )
+    .omit(
+        "website_endpoint",
+        "set only by the deprecated `website` block: aws_s3_bucket_website_configuration reports it",
+    )
+    .omit(
+        "replication_configuration",
+        "deprecated by the provider for aws_s3_bucket_replication_configuration; replication copies objects to a \
+         bucket in another region, and gantry applies a stack in one region",
+    )
+    .omit(
+        "object_lock_configuration",
+        "deprecated by the provider for aws_s3_bucket_object_lock_configuration (see object_lock_enabled)",
+    )
+    .omit(
+        "object_lock_enabled",
+        "object lock makes objects undeletable for their retention period, so neither force_destroy nor a \
+         destroy could remove such a bucket; gantry does not create buckets it cannot destroy",
+    )
+    .omit(
+        "hosted_zone_id",
+        "the Route 53 zone of S3's website endpoints, for alias records; gantry has no Route 53 types to use it",
     )
     .taggable()
 });
@@ -49,6 +98,10 @@ impl ResourceType for S3Bucket {
 
     fn id_from_config(&self, desired: &Attrs) -> Option<String> {
         get_nonempty_str(desired, "bucket").map(str::to_string)
+    }
+
+    fn name_rule(&self) -> Option<NameRule> {
+        Some(NAMING)
     }
 
     async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, _live: &Attrs) -> Result<Option<Tags>, ProviderError> {
@@ -82,7 +135,8 @@ impl ResourceType for S3Bucket {
                 };
                 let mut attrs = computed_attrs(&req.id, region);
                 attrs.insert("force_destroy".into(), prior_or_default(&SCHEMA, &req.prior, "force_destroy"));
-                copy_attrs(&mut attrs, &req.prior, &["tags"]);
+                attrs.insert("bucket_prefix".into(), NAMING.prefix_to_report(&req.prior, &req.id));
+                copy_attrs(&mut attrs, &req.prior, &["tags", timeouts::BLOCK]);
                 attrs.insert("tags_all".into(), visible_tags(&tags));
                 Ok::<_, ProviderError>(Some(complete(&SCHEMA, attrs)))
             }
@@ -109,7 +163,7 @@ impl ResourceType for S3Bucket {
             // A new bucket can answer NoSuchBucket for a moment (eventual
             // consistency): wait for it rather than fail a create that worked.
             retry_while(
-                VISIBLE_TIMEOUT,
+                timeouts::limit(desired, "create", VISIBLE_TIMEOUT),
                 |e| matches!(e, ProviderError::NotFound { .. }),
                 || put_bucket_tags(aws, bucket, &tags),
             )
@@ -170,7 +224,7 @@ fn computed_attrs(bucket: &str, region: &str) -> Attrs {
 fn result_attrs(bucket: &str, region: &str, desired: &Attrs) -> Attrs {
     let mut attrs = computed_attrs(bucket, region);
     attrs.insert("force_destroy".into(), prior_or_default(&SCHEMA, desired, "force_destroy"));
-    copy_attrs(&mut attrs, desired, &["tags"]);
+    copy_attrs(&mut attrs, desired, &["tags", "bucket_prefix", timeouts::BLOCK]);
     attrs.insert("tags_all".into(), tags_to_json(&get_tags(desired, "tags_all")));
     complete(&SCHEMA, attrs)
 }

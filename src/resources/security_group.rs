@@ -28,15 +28,19 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::{json, Value};
 
+use super::naming::NameRule;
 use super::support::{
     block_items, complete, copy_attrs, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags,
     ec2_update_tags, found, get_bool, get_i64, get_nonempty_str, get_str, get_strings, get_tags, partition,
     prior_or_default, require_str, retry_while, tags_to_json, visible_tags,
 };
+use super::timeouts;
 use super::{Attr, Attrs, BlockSchema, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
 
 const TYPE_NAME: &str = "aws_security_group";
+/// EC2 takes group names of at most 255 characters.
+const NAMING: NameRule = NameRule::new("name", "name_prefix", 255);
 const DEFAULT_DESCRIPTION: &str = "Managed by Terraform";
 /// How long a new group may take to become visible to DescribeSecurityGroups.
 const VISIBLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -62,7 +66,8 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         TYPE_NAME,
         vec![
             Attr::computed("id", Ty::String),
-            Attr::required("name", Ty::String).force_new(),
+            Attr::optional_computed("name", Ty::String).force_new(),
+            Attr::optional_computed("name_prefix", Ty::String).force_new(),
             Attr::optional("description", Ty::String).default(DEFAULT_DESCRIPTION).force_new(),
             Attr::optional_computed("vpc_id", Ty::String).force_new(),
             Attr::optional("revoke_rules_on_delete", Ty::Bool).default(false),
@@ -73,6 +78,7 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     .blocks(vec![
         BlockSchema::set("ingress", rule_attrs()).computed_when_absent(),
         BlockSchema::set("egress", rule_attrs()).computed_when_absent(),
+        timeouts::block(&["create", "delete"]),
     ])
     .taggable()
 });
@@ -87,6 +93,10 @@ impl ResourceType for SecurityGroup {
 
     fn id_from_config(&self, _desired: &Attrs) -> Option<String> {
         None
+    }
+
+    fn name_rule(&self) -> Option<NameRule> {
+        Some(NAMING)
     }
 
     async fn find_by_owner_tags(&self, aws: &AwsCtx, owner_tags: &Tags) -> Result<Option<String>, ProviderError> {
@@ -136,9 +146,12 @@ impl ResourceType for SecurityGroup {
             .await
             .classify(CALL)?;
         let id = out.group_id().ok_or_else(|| ProviderError::empty_response(CALL, "group id"))?;
-        let group =
-            retry_while(VISIBLE_TIMEOUT, |e| matches!(e, ProviderError::NotFound { .. }), || describe_one(aws, id))
-                .await?;
+        let group = retry_while(
+            timeouts::limit(desired, "create", VISIBLE_TIMEOUT),
+            |e| matches!(e, ProviderError::NotFound { .. }),
+            || describe_one(aws, id),
+        )
+        .await?;
         let (ingress, egress) = reconcile(aws, &group, &rules).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
         Ok(Created { id: id.to_string(), attrs: group_attrs(aws, &group, desired, &ingress, &egress, tags_all) })
@@ -176,7 +189,7 @@ impl ResourceType for SecurityGroup {
             revoke(aws, id, Direction::Egress, &egress).await?;
         }
         let result = retry_while(
-            DELETE_TIMEOUT,
+            timeouts::limit(prior, "delete", DELETE_TIMEOUT),
             |e| e.code() == Some("DependencyViolation"),
             || async {
                 aws.count_call();
@@ -599,12 +612,13 @@ fn group_attrs(
     attrs.insert("arn".into(), Value::from(arn));
     attrs.insert("owner_id".into(), Value::from(owner));
     attrs.insert("name".into(), Value::from(group.group_name()));
+    attrs.insert("name_prefix".into(), NAMING.prefix_to_report(args, group.group_name().unwrap_or_default()));
     attrs.insert("description".into(), Value::from(group.description()));
     attrs.insert("vpc_id".into(), Value::from(group.vpc_id()));
     attrs.insert("revoke_rules_on_delete".into(), prior_or_default(&SCHEMA, args, "revoke_rules_on_delete"));
     attrs.insert("ingress".into(), Value::Array(ingress.to_vec()));
     attrs.insert("egress".into(), Value::Array(egress.to_vec()));
-    copy_attrs(&mut attrs, args, &["tags"]);
+    copy_attrs(&mut attrs, args, &["tags", timeouts::BLOCK]);
     attrs.insert("tags_all".into(), tags_all);
     complete(&SCHEMA, attrs)
 }

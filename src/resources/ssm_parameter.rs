@@ -48,6 +48,13 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
             Attr::computed("version", Ty::Number).changes_on_update(),
         ],
     )
+    .omit(
+        "value_wo",
+        "a write-only argument: it needs Terraform's ephemeral values, which gantry's language does not have; \
+         gantry never stores a secret in state, so `value` from a sensitive variable gives the same guarantee",
+    )
+    .omit("value_wo_version", "only used with value_wo (see there)")
+    .omit("has_value_wo", "only reports whether value_wo was used (see there)")
     .taggable()
 });
 
