@@ -221,6 +221,11 @@ where
             let request_id = e.meta().extra("aws_request_id").map(str::to_string);
             ProviderError::Api { call, code, message, request_id, retryable }
         }
+        SdkError::DispatchFailure(_) if setup_problem(&error_chain(&err)).is_some() => {
+            // Nothing was sent: a setup problem, said in one line.
+            let (code, message) = setup_problem(&error_chain(&err)).unwrap_or_default();
+            ProviderError::Api { call, code: code.into(), message, request_id: None, retryable: false }
+        }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ProviderError::Transport { call, message: error_chain(&err) }
         }
@@ -234,6 +239,50 @@ where
             ProviderError::Api { call, code, message: error_chain(&err), request_id: None, retryable: false }
         }
     }
+}
+
+/// Credentials or a region missing, from the SDK's error chain: an error
+/// code and one line naming what to set (the SDK's own text lists every
+/// provider of its chain, several lines that say little).
+fn setup_problem(chain: &str) -> Option<(&'static str, String)> {
+    if chain.contains("missing signing region") || chain.contains("No region") {
+        return Some((
+            "NoRegion",
+            "no AWS region: set AWS_REGION, a region in your AWS profile, or region in the stack's provider \"aws\" block"
+                .into(),
+        ));
+    }
+    if !(chain.contains("no credentials found") || chain.contains("credential provider was not enabled")) {
+        return None;
+    }
+    let message = match std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()) {
+        Some(profile) if !profile_exists(&profile) => format!(
+            "AWS_PROFILE is \"{profile}\", and no profile of that name is in {} or {}",
+            aws_file("AWS_CONFIG_FILE", "config"),
+            aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+        ),
+        Some(profile) => format!("the AWS profile \"{profile}\" (AWS_PROFILE) gave no credentials; check it with `aws sts get-caller-identity --profile {profile}`"),
+        None => "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a role (GitHub OIDC, an instance profile)".into(),
+    };
+    Some(("NoCredentials", message))
+}
+
+/// The AWS file the SDK reads: its variable, else `~/.aws/NAME`.
+fn aws_file(var: &str, name: &str) -> String {
+    std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| format!("~/.aws/{name}"))
+}
+
+/// Whether `[profile NAME]` (config) or `[NAME]` (either file) is declared.
+fn profile_exists(profile: &str) -> bool {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let path = |var: &str, name: &str| {
+        std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| format!("{home}/.aws/{name}"))
+    };
+    [path("AWS_CONFIG_FILE", "config"), path("AWS_SHARED_CREDENTIALS_FILE", "credentials")].iter().any(|file| {
+        std::fs::read_to_string(file).is_ok_and(|text| {
+            text.lines().map(str::trim).any(|l| l == format!("[profile {profile}]") || l == format!("[{profile}]"))
+        })
+    })
 }
 
 /// The whole `source()` chain on one line: the SDK's top-level Display alone

@@ -170,3 +170,27 @@ fn a_slow_create_says_it_is_still_running() {
     let done = stdout.find("aws_ssm_parameter.p: Creation complete").expect("the end is printed");
     assert!(creating < still && still < done, "{stdout}");
 }
+
+/// Missing credentials or region: one line naming what to set, not the
+/// SDK's list of every credential provider it tried.
+#[test]
+fn credential_and_region_errors_are_one_clean_line() {
+    let g = Gantry::offline();
+    g.write("s/main.tf", "data \"aws_caller_identity\" \"c\" {}\n");
+    let out = g
+        .cmd(["plan", "-s", "s"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_PROFILE", "no-such-profile")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("AWS_PROFILE is \"no-such-profile\", and no profile of that name is in"), "{err}");
+    assert!(!err.contains("Attempted:") && !err.contains("EcsContainer"), "{err}");
+
+    let out = g.cmd(["plan", "-s", "s"]).env_remove("AWS_REGION").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no AWS region: set AWS_REGION"), "{err}");
+}
