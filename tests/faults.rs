@@ -388,7 +388,7 @@ fn run_schedules(seeds: Vec<u64>) -> Stats {
         let what = format!(
             "fault schedule seed {seed} (rerun alone: GANTRY_FAULT_SEED={seed} GANTRY_FAULT_SCHEDULES=1 scripts/test.sh --test integration faults::)"
         );
-        bench.proxy.set_schedule(Schedule::random(seed, MIN_LOST_CREATES));
+        bench.proxy.set_schedule(Schedule::random(seed, MIN_LOST_CREATES, 0));
         let out = bench.run(&stack, &["apply", "--auto-approve"]);
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{what}: gantry panicked\n{}", text(&out));
         if !out.status.success() {
@@ -400,7 +400,7 @@ fn run_schedules(seeds: Vec<u64>) -> Stats {
         stats.add(&bench.proxy);
         // Every third schedule also faults a destroy before converging.
         if seed % 3 == 0 {
-            bench.proxy.set_schedule(Schedule::random(seed ^ 0xde57, 0));
+            bench.proxy.set_schedule(Schedule::random(seed ^ 0xde57, 0, 0));
             let out = bench.run(&stack, &["destroy", "--auto-approve"]);
             assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{what}: panicked\n{}", text(&out));
             stats.add(&bench.proxy);

@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod bootstrap;
+mod consistency;
 mod crash;
 mod data_sources;
 mod deploy;
