@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::support::fault_proxy::{Fault, FaultProxy, Schedule};
+use crate::support::fault_proxy::{Consistency, Fault, FaultProxy, Schedule};
 use crate::support::{block_on, Aws, Gantry, Moto};
 
 /// Lost answers to creates every faulted run gets at least.
@@ -832,9 +832,11 @@ resource "aws_s3_bucket" "b" {
 }
 
 resource "aws_dynamodb_table" "t" {
-  name         = "${var.prefix}-t"
-  billing_mode = "PAY_PER_REQUEST"
-  hash_key     = "id"
+  name           = "${var.prefix}-t"
+  billing_mode   = var.v == "1" ? "PAY_PER_REQUEST" : "PROVISIONED"
+  read_capacity  = var.v == "1" ? null : 1
+  write_capacity = var.v == "1" ? null : 1
+  hash_key       = "id"
 
   attribute {
     name = "id"
@@ -861,7 +863,14 @@ resource "aws_ssm_parameter" "p" {
 #[test]
 fn lost_answers_to_writes_do_not_fail_the_apply() {
     let moto = crate::support::moto();
-    let proxy = FaultProxy::start(moto.addr(), Schedule { lose_each_write_once: true, ..Schedule::clean() });
+    // Tables are UPDATING for a moment after UpdateTable, as in AWS: the
+    // resend of a lost UpdateTable is refused with ResourceInUseException.
+    let schedule = Schedule {
+        lose_each_write_once: true,
+        consistency: Consistency { table: Duration::from_secs(1), ..Consistency::default() },
+        ..Schedule::clean()
+    };
+    let proxy = FaultProxy::start(moto.addr(), schedule);
     let g = Gantry::with_url(&proxy.endpoint());
     g.write("s/main.tf", WRITES_STACK);
     let run = |args: &[&str], v: &str| {
@@ -888,6 +897,7 @@ fn lost_answers_to_writes_do_not_fail_the_apply() {
         "TagRole",
         "PutBucketTagging",
         "TagResource",
+        "UpdateTable",
         "DeleteParameter",
         "DeleteSecurityGroup",
         "DeleteTable",

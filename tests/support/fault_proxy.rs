@@ -662,12 +662,16 @@ async fn handle(ctx: &Ctx, request: Message) -> Option<Vec<u8>> {
     } else {
         let mut shared = ctx.shared.lock().unwrap();
         let kind = kind_of(&p);
-        let once = shared.schedule.lose_each_write_once
-            && kind == Kind::Write
-            && shared.writes_lost.insert((p.operation.clone(), request.body.clone()));
-        let fault = pick_consistency(&mut shared, &p)
-            .or_else(|| once.then_some(Fault::LostResponse))
-            .or_else(|| shared.pick(kind));
+        let fault = pick_consistency(&mut shared, &p).or_else(|| {
+            let once = shared.schedule.lose_each_write_once
+                && kind == Kind::Write
+                && shared.writes_lost.insert((p.operation.clone(), request.body.clone()));
+            if once {
+                Some(Fault::LostResponse)
+            } else {
+                shared.pick(kind)
+            }
+        });
         let extra = if fault == Some(Fault::Latency) {
             let max = shared.schedule.slow_max.as_millis() as u64;
             Duration::from_millis(shared.rng.random_range(0..=max))
