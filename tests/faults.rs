@@ -28,11 +28,13 @@ use crate::support::{block_on, Aws, Gantry, Moto};
 const MIN_LOST_CREATES: usize = 2;
 /// Lost answers to other writes every faulted run of a changed stack gets.
 const MIN_LOST_WRITES: usize = 1;
-/// Schedules CI runs (see the module comment for more).
-const CI_SCHEDULES: u64 = 40;
+/// Schedules CI runs (see the module comment for more). Measured on the
+/// 2-core development machine under load: 2.3 s a schedule on 4 emulators,
+/// and 50 kill trials beside them: 300 + 50 take about 11 minutes.
+const CI_SCHEDULES: u64 = 300;
 /// Emulators side by side (moto serializes its work; the runs spend much
 /// of their time waiting out emulated delays).
-const WORKERS: usize = 2;
+const WORKERS: usize = 4;
 const SECRET: &str = "fault-canary-3b8e1d-never-in-state";
 
 /// One emulator and one proxy in front of it, shared by a batch of runs.
@@ -435,10 +437,10 @@ fn assert_no_panic(out: &Output, what: &str) {
 
 /// Runs the schedules of `seeds` on one emulator of its own. Each: the
 /// random stack applied under a fault schedule (at least
-/// [`MIN_LOST_CREATES`] lost answers to creates); when that succeeded, its
-/// changed version applied under another (at least [`MIN_LOST_WRITES`] lost
-/// answers to calls that are not creates); every third seed a faulted
-/// destroy; then one clean apply must converge.
+/// [`MIN_LOST_CREATES`] lost answers to creates); every other seed, when
+/// that succeeded, its changed version applied under another (at least
+/// [`MIN_LOST_WRITES`] lost answers to calls that are not creates); every
+/// third seed a faulted destroy; then one clean apply must converge.
 fn run_schedules(seeds: Vec<u64>) -> Stats {
     let bench = Bench::new();
     let mut stats = Stats::default();
@@ -461,7 +463,8 @@ fn run_schedules(seeds: Vec<u64>) -> Stats {
         assert!(lost >= MIN_LOST_CREATES, "{what}: only {lost} lost answers to creates were injected");
         stats.add(&bench.proxy);
 
-        if !first_failed {
+        // Every other schedule then applies the changed stack.
+        if !first_failed && seed % 2 == 0 {
             bench.g.write(format!("{stack}/main.tf"), random_stack(seed, true));
             bench.proxy.set_schedule(Schedule::random(seed ^ 0xc4a9, 0, MIN_LOST_WRITES));
             let out = bench.run(&stack, &["apply", "--auto-approve"]);
@@ -625,7 +628,7 @@ resource "aws_ssm_parameter" "p" {
 "#;
 
 /// Kill trials CI runs (`GANTRY_KILL_TRIALS` for more).
-const CI_KILL_TRIALS: u64 = 6;
+const CI_KILL_TRIALS: u64 = 50;
 
 /// The kinds of kill trial, by `trial % 4`.
 const KILL_KINDS: [&str; 4] = ["apply", "destroy", "create_before_destroy replace", "delete-then-create replace"];
