@@ -145,11 +145,15 @@ resource "aws_dynamodb_table" "t" {
 /// A table is CREATING after CreateTable and UPDATING after UpdateTable;
 /// meanwhile UpdateTable and DeleteTable are refused with
 /// ResourceInUseException. An apply killed while it waited for CREATING is
-/// picked up by the next one; a destroy right after an update killed while
+/// picked up by the next one, and an update right after waits for the
+/// adopted table to be ACTIVE; a destroy right after an update killed while
 /// UPDATING waits for the table, then deletes it.
 #[test]
 fn tables_creating_and_updating_are_waited_for() {
-    let proxy = proxy_with(Consistency { table: WINDOW, ..Consistency::default() });
+    // Long enough that the apply after the killed one, and the update after
+    // that, start while the table is still CREATING, however loaded the
+    // machine is.
+    let proxy = proxy_with(Consistency { table: Duration::from_secs(8), ..Consistency::default() });
     let g = Gantry::with_url(&proxy.endpoint());
     g.write("s/main.tf", TABLE_STACK);
     let prefix = g.prefix_var();
@@ -167,7 +171,8 @@ fn tables_creating_and_updating_are_waited_for() {
     assert!(answered(&proxy, "DescribeTable") >= 1, "DescribeTable never said CREATING");
     assert_clean_plan(&g);
 
-    // An update waits out UPDATING before the next call.
+    // An update of a table still CREATING waits for it; then it waits out
+    // UPDATING before the next call.
     assert_ok(&run(&g, &["apply", "--auto-approve", "-var", "billing=PROVISIONED"]), "the update");
     let out = run(&g, &["plan", "--detailed-exitcode", "-var", "billing=PROVISIONED"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
