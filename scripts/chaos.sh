@@ -7,12 +7,14 @@ usage() {
     cat <<'USAGE'
 Usage: scripts/chaos.sh N [FIRST_SEED] [KILL_TRIALS]
 
-Applies N random small stacks through the fault-injecting proxy (5xx,
-throttling, latency, dropped connections, lost answers to creates, eventual
+Applies N random small stacks (and changed versions of half of them)
+through the fault-injecting proxy (5xx, throttling, latency, dropped
+connections, lost answers to creates and to other writes, eventual
 consistency), seeds FIRST_SEED (default 1) to FIRST_SEED+N-1, and runs
 KILL_TRIALS (default N/10) applies, destroys and replaces killed with
 SIGKILL at random points. After each, one clean apply must converge with
 live == state, a clean plan and a complete destroy. A failure names its seed.
+GANTRY_FAULT_WORKERS (default 4) sets how many emulators work side by side.
 USAGE
 }
 

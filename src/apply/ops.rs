@@ -70,7 +70,7 @@ pub async fn run(
                 out.current = Some(create(desired).await?);
             }
             Op::Update { id, prior, desired } => {
-                let attrs = rt.update(&aws, &id, &prior, &desired, &owner_tags).await?;
+                let attrs = update(rt, &aws, &id, &prior, &desired, &owner_tags).await?;
                 out.current = Some(Created { id, attrs });
             }
             Op::Delete { id, prior } => {
@@ -99,9 +99,39 @@ pub async fn run(
     out
 }
 
+/// An update. When AWS refuses one of its calls because the object is not
+/// as `prior` says (the SDK resent a call whose answer was lost after AWS
+/// carried it out: a table already UPDATING, a change already made), the
+/// object is read again and the update made once more from what it is now,
+/// which sends only what is still missing.
+async fn update(
+    rt: &'static dyn ResourceType,
+    aws: &AwsCtx,
+    id: &str,
+    prior: &Attrs,
+    desired: &Attrs,
+    owner_tags: &Tags,
+) -> Result<Attrs, ProviderError> {
+    let err = match rt.update(aws, id, prior, desired, owner_tags).await {
+        Ok(attrs) => return Ok(attrs),
+        Err(e) => e,
+    };
+    if !matches!(err, ProviderError::Api { retryable: false, .. } | ProviderError::AlreadyExists { .. }) {
+        return Err(err);
+    }
+    let Ok(Some(live)) = adopt::read_one(rt, aws, id, prior).await else { return Err(err) };
+    tracing::info!(rtype = rt.schema().type_name, %id, "{err}; read the object again and updating from what it is now");
+    rt.update(aws, id, &live, desired, owner_tags).await
+}
+
+/// A delete; an object that is gone is deleted, also when the delete's own
+/// answer said otherwise (the SDK resent a delete whose answer was lost).
 async fn delete(rt: &'static dyn ResourceType, aws: &AwsCtx, id: &str, prior: &Attrs) -> Result<(), ProviderError> {
     match rt.delete(aws, id, prior).await {
         Ok(()) | Err(ProviderError::NotFound { .. }) => Ok(()),
-        Err(e) => Err(e),
+        Err(e) => match adopt::read_one(rt, aws, id, prior).await {
+            Ok(None) => Ok(()),
+            _ => Err(e),
+        },
     }
 }

@@ -110,6 +110,7 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deposed {
     pub addr: InstanceAddr,
+    pub rtype: String,
     pub id: String,
 }
 

@@ -190,8 +190,11 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
         return Err(diags);
     }
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
-    let deposed =
-        refreshed.deposed.iter().map(|d| super::Deposed { addr: d.address.clone(), id: d.id.clone() }).collect();
+    let deposed = refreshed
+        .deposed
+        .iter()
+        .map(|d| super::Deposed { addr: d.address.clone(), rtype: d.rtype.clone(), id: d.id.clone() })
+        .collect();
     outputs.sort_by(|a, b| a.name.cmp(&b.name));
     let plan = Plan {
         stack: stack.name.clone(),

@@ -6,8 +6,9 @@
 
 use serde_json::{json, Map, Value as J};
 
+use crate::addr::InstanceAddr;
 use crate::desired::AttrValues;
-use crate::plan::{Action, Drift, Plan, ResourceChange};
+use crate::plan::{Action, Deposed, Drift, Plan, ResourceChange};
 use crate::value::Value;
 
 pub const FORMAT_VERSION: &str = "1";
@@ -22,7 +23,7 @@ pub fn render(plan: &Plan) -> J {
         "destroy": plan.destroy,
         "has_changes": plan.has_changes(),
         "summary": { "add": s.add, "change": s.change, "destroy": s.destroy },
-        "resource_changes": plan.changes.iter().map(change).collect::<Vec<_>>(),
+        "resource_changes": resource_changes(plan),
         "resource_drift": plan.drift.iter().map(drift).collect::<Vec<_>>(),
         "output_changes": plan.outputs.iter().map(|o| (o.name.clone(), json!({
             "actions": o.action.json_actions(),
@@ -31,6 +32,38 @@ pub fn render(plan: &Plan) -> J {
             "after_unknown": !o.after.is_known(),
             "sensitive": o.sensitive,
         }))).collect::<Map<String, J>>(),
+    })
+}
+
+/// Every instance's change, then each deposed object as a delete of its
+/// own, right after the instance of its address (as Terraform lists them).
+fn resource_changes(plan: &Plan) -> Vec<J> {
+    let mut entries: Vec<(&InstanceAddr, J)> = plan.changes.iter().map(|c| (&c.addr, change(c))).collect();
+    entries.extend(plan.deposed.iter().map(|d| (&d.addr, deposed(d))));
+    // Stable: a deposed object stays after the current one.
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries.into_iter().map(|(_, j)| j).collect()
+}
+
+/// A deposed object: what an interrupted or failed replace left; apply
+/// deletes it. Its attributes are not part of the plan (`before` is null).
+fn deposed(d: &Deposed) -> J {
+    json!({
+        "address": d.addr.to_string(),
+        "type": d.rtype,
+        "name": d.addr.resource.name,
+        "index": index(&d.addr),
+        "deposed": d.id,
+        "change": {
+            "actions": Action::Delete.json_actions(),
+            "before": J::Null,
+            "after": J::Null,
+            "after_unknown": false,
+            "before_sensitive": false,
+            "after_sensitive": false,
+            "replace_paths": [],
+        },
+        "action_reason": "an interrupted or failed replace left this object",
     })
 }
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{Action, Plan, ResourceChange};
+use crate::plan::{Action, Deposed, Plan, ResourceChange};
 
 use super::text::TextRenderer;
 
@@ -21,7 +21,7 @@ pub fn render(plan: &Plan) -> String {
     let _ = writeln!(out, "### {title}: `{}` / `{}`\n", plan.stack, plan.env);
 
     let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
-    if changes.is_empty() && plan.drift.is_empty() {
+    if changes.is_empty() && plan.drift.is_empty() && plan.deposed.is_empty() {
         let outputs = plan.outputs.iter().filter(|o| o.action != Action::NoOp).count();
         if outputs > 0 {
             let _ = writeln!(out, "**No infrastructure changes.** {outputs} output value(s) will be updated.");
@@ -37,8 +37,15 @@ pub fn render(plan: &Plan) -> String {
     out.push_str("\n\n");
 
     let destructive: Vec<&&ResourceChange> = changes.iter().filter(|c| c.action.is_destructive()).collect();
-    if !destructive.is_empty() {
+    if !destructive.is_empty() || !plan.deposed.is_empty() {
         out.push_str("> [!CAUTION]\n> **Destructive changes**\n");
+        for d in &plan.deposed {
+            let _ = writeln!(
+                out,
+                "> - `{}` (deposed object `{}`, left by an interrupted or failed replace) will be **destroyed**",
+                d.addr, d.id
+            );
+        }
         for c in &destructive {
             let what = match c.action {
                 Action::Delete => "will be **destroyed**".to_string(),
@@ -53,13 +60,14 @@ pub fn render(plan: &Plan) -> String {
         out.push('\n');
     }
 
-    if !changes.is_empty() {
-        let table = table(&changes);
-        if changes.len() > OPEN_TABLE_ROWS {
+    if !changes.is_empty() || !plan.deposed.is_empty() {
+        let rows = changes.len() + plan.deposed.len();
+        let table = table(&changes, &plan.deposed);
+        if rows > OPEN_TABLE_ROWS {
             let _ = writeln!(
                 out,
                 "<details><summary>{} changed</summary>\n\n{table}\n</details>\n",
-                plural(changes.len(), "resource")
+                plural(rows, "resource")
             );
         } else {
             let _ = writeln!(out, "{table}");
@@ -101,8 +109,11 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
-fn table(changes: &[&ResourceChange]) -> String {
+fn table(changes: &[&ResourceChange], deposed: &[Deposed]) -> String {
     let mut out = String::from("| action | resource |\n|---|---|\n");
+    for d in deposed {
+        let _ = writeln!(out, "| **destroy** | `{}` (deposed object `{}`) |", d.addr, d.id);
+    }
     for c in changes {
         let action = match c.action {
             Action::Create => "create",

@@ -202,7 +202,11 @@ fn a_deposed_object_is_a_destroy_not_no_changes() {
     let plan = Plan {
         stack: "s".into(),
         env: "e".into(),
-        deposed: vec![crate::plan::Deposed { addr: "aws_instance.app".parse().unwrap(), id: "i-123".into() }],
+        deposed: vec![crate::plan::Deposed {
+            addr: "aws_instance.app".parse().unwrap(),
+            rtype: "aws_instance".into(),
+            id: "i-123".into(),
+        }],
         ..Plan::default()
     };
     assert!(plan.has_changes());
@@ -239,4 +243,50 @@ fn a_changed_map_shows_only_the_keys_that_changed() {
     assert!(text.contains("- \"old\" = \"x\" -> null"), "{text}");
     assert!(text.contains("# (2 unchanged elements hidden)"), "{text}");
     assert!(!text.contains("tag-canary") && !text.contains("\"app\""), "{text}");
+}
+
+#[test]
+fn json_and_markdown_list_a_deposed_object_as_a_delete() {
+    let mut plan = sample_plan();
+    plan.deposed = vec![crate::plan::Deposed {
+        addr: "aws_ssm_parameter.legacy".parse().unwrap(),
+        rtype: "aws_ssm_parameter".into(),
+        id: "/app/prod/LEGACY-old".into(),
+    }];
+    let json = super::json::render(&plan);
+    let changes = json["resource_changes"].as_array().unwrap();
+    let at = changes.iter().position(|c| c["deposed"] == "/app/prod/LEGACY-old").expect("the deposed object is listed");
+    let entry = &changes[at];
+    assert_eq!(entry["address"], "aws_ssm_parameter.legacy");
+    assert_eq!(entry["type"], "aws_ssm_parameter");
+    assert_eq!(entry["change"]["actions"], serde_json::json!(["delete"]));
+    // Right after the current object of its address.
+    assert_eq!(changes[at - 1]["address"], "aws_ssm_parameter.legacy");
+    assert!(changes[at - 1].get("deposed").is_none());
+    assert_eq!(json["summary"]["destroy"], sample_plan().summary().destroy + 1);
+
+    let markdown = super::markdown::render(&plan);
+    assert!(markdown.contains("> - `aws_ssm_parameter.legacy` (deposed object `/app/prod/LEGACY-old`"), "{markdown}");
+    assert!(markdown.contains("| **destroy** | `aws_ssm_parameter.legacy` (deposed object"), "{markdown}");
+}
+
+#[test]
+fn a_plan_with_only_a_deposed_object_is_not_no_changes_in_markdown() {
+    let plan = Plan {
+        stack: "s".into(),
+        env: "e".into(),
+        deposed: vec![crate::plan::Deposed {
+            addr: "aws_instance.app".parse().unwrap(),
+            rtype: "aws_instance".into(),
+            id: "i-123".into(),
+        }],
+        ..Plan::default()
+    };
+    let markdown = super::markdown::render(&plan);
+    assert!(!markdown.contains("No changes"), "{markdown}");
+    assert!(markdown.contains("**0 to add, 0 to change, 1 to destroy**"), "{markdown}");
+    assert!(markdown.contains("`aws_instance.app` (deposed object `i-123`"), "{markdown}");
+    let json = super::json::render(&plan);
+    assert_eq!(json["has_changes"], true);
+    assert_eq!(json["resource_changes"][0]["deposed"], "i-123");
 }

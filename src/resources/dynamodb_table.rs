@@ -228,6 +228,10 @@ impl ResourceType for DynamodbTable {
         }
         let prior_gsis = gsis(prior);
         let mut last: Option<TableDescription> = None;
+        // A table still CREATING or UPDATING (adopted from an interrupted
+        // run, or changed by someone else) refuses UpdateTable with
+        // ResourceInUseException: wait until it is ACTIVE first.
+        wait_until_active(aws, id, UPDATE_TIMEOUT).await?;
 
         // Indexes: one created or deleted per UpdateTable; a changed key or
         // projection means delete, then create. Deletes go first so that a

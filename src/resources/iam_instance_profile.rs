@@ -175,19 +175,36 @@ async fn get_profile(aws: &AwsCtx, name: &str) -> Result<InstanceProfile, Provid
     out.instance_profile.ok_or(ProviderError::NotFound { call: CALL })
 }
 
+/// A profile holds one role: adding a second one is refused with
+/// LimitExceeded. That is also the answer to the SDK's resend of an add
+/// whose first answer was lost, so the profile is read to tell the two apart.
 async fn add_role(aws: &AwsCtx, profile: &str, role: &str) -> Result<(), ProviderError> {
     aws.count_call();
-    aws.iam
+    let result = aws
+        .iam
         .add_role_to_instance_profile()
         .instance_profile_name(profile)
         .role_name(role)
         .send()
         .await
-        .classify("iam:AddRoleToInstanceProfile")?;
-    Ok(())
+        .classify("iam:AddRoleToInstanceProfile");
+    match result {
+        Err(e) if e.code().is_some_and(|c| c.starts_with("LimitExceeded")) => {
+            let live = get_profile(aws, profile).await?;
+            if live.roles().iter().any(|r| r.role_name() == role) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+        other => other.map(|_| ()),
+    }
 }
 
-/// Removing a role that is no longer there is success.
+/// Removing a role that is no longer there is success. AWS answers the
+/// SDK's resend of a removal whose first answer was lost with NoSuchEntity,
+/// the emulator with a bare server error: on any error the profile is read
+/// to see whether the role is still in it.
 async fn remove_role(aws: &AwsCtx, profile: &str, role: &str) -> Result<(), ProviderError> {
     aws.count_call();
     let result = aws
@@ -198,7 +215,13 @@ async fn remove_role(aws: &AwsCtx, profile: &str, role: &str) -> Result<(), Prov
         .send()
         .await
         .classify("iam:RemoveRoleFromInstanceProfile");
-    found(result, &[]).map(|_| ())
+    match found(result, &[]) {
+        Ok(_) => Ok(()),
+        Err(e) => match found(get_profile(aws, profile).await, &[])? {
+            Some(live) if live.roles().iter().any(|r| r.role_name() == role) => Err(e),
+            _ => Ok(()),
+        },
+    }
 }
 
 async fn list_tags(aws: &AwsCtx, name: &str) -> Result<Tags, ProviderError> {

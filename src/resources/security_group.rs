@@ -487,7 +487,48 @@ pub(super) fn permissions(grants: &Grants, own_id: &str) -> Vec<IpPermission> {
         .collect()
 }
 
+/// EC2's answer to authorizing a rule the group has, and to revoking one it
+/// lacks. Either can be the SDK's resend of a call whose answer was lost
+/// after EC2 carried it out.
+const ALREADY_AUTHORIZED: &str = "InvalidPermission.Duplicate";
+const ALREADY_REVOKED: &str = "InvalidPermission.NotFound";
+
+/// The group's live grants in one direction.
+async fn live_in(aws: &AwsCtx, id: &str, direction: Direction) -> Result<Grants, ProviderError> {
+    let group = describe_one(aws, id).await?;
+    Ok(match direction {
+        Direction::Ingress => live_grants(&group, group.ip_permissions()),
+        Direction::Egress => live_grants(&group, group.ip_permissions_egress()),
+    })
+}
+
+/// Authorizes `grants`. EC2 adds all of them or none; when it says some
+/// exist already (a resent call whose first answer was lost, or a rule
+/// added behind gantry's back), the group is read again and only what is
+/// still missing is authorized.
 async fn authorize(aws: &AwsCtx, id: &str, direction: Direction, grants: &Grants) -> Result<(), ProviderError> {
+    match authorize_once(aws, id, direction, grants).await {
+        Err(e) if e.code() == Some(ALREADY_AUTHORIZED) => {
+            let have = live_in(aws, id, direction).await?;
+            authorize_once(aws, id, direction, &grants.difference(&have).cloned().collect()).await
+        }
+        other => other,
+    }
+}
+
+/// Revokes `grants`; when EC2 says some are not there (a resent call, or a
+/// rule removed behind gantry's back), revokes only those still present.
+async fn revoke(aws: &AwsCtx, id: &str, direction: Direction, grants: &Grants) -> Result<(), ProviderError> {
+    match revoke_once(aws, id, direction, grants).await {
+        Err(e) if e.code() == Some(ALREADY_REVOKED) => {
+            let have = live_in(aws, id, direction).await?;
+            revoke_once(aws, id, direction, &grants.intersection(&have).cloned().collect()).await
+        }
+        other => other,
+    }
+}
+
+async fn authorize_once(aws: &AwsCtx, id: &str, direction: Direction, grants: &Grants) -> Result<(), ProviderError> {
     if grants.is_empty() {
         return Ok(());
     }
@@ -516,7 +557,7 @@ async fn authorize(aws: &AwsCtx, id: &str, direction: Direction, grants: &Grants
     Ok(())
 }
 
-async fn revoke(aws: &AwsCtx, id: &str, direction: Direction, grants: &Grants) -> Result<(), ProviderError> {
+async fn revoke_once(aws: &AwsCtx, id: &str, direction: Direction, grants: &Grants) -> Result<(), ProviderError> {
     if grants.is_empty() {
         return Ok(());
     }

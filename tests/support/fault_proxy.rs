@@ -5,10 +5,16 @@
 //! answer 500 or 503, answer the service's own throttling error, add latency,
 //! drop the connection before forwarding, or drop it *after* moto has acted
 //! (the lost response: the object exists, the caller never heard so). It can
-//! also emulate AWS's eventual consistency, which moto lacks: a bucket that
-//! answers NoSuchBucket for a while after CreateBucket, a table that stays
-//! CREATING after CreateTable, an instance profile RunInstances does not yet
-//! know. Every call is recorded in a trace (operation, start, end, fault).
+//! also emulate AWS's eventual consistency, which moto lacks, per operation:
+//! a bucket that answers NoSuchBucket for a while after CreateBucket; a table
+//! that stays CREATING after CreateTable and UPDATING after UpdateTable
+//! (DescribeTable says so, UpdateTable and DeleteTable are refused with
+//! ResourceInUseException); an instance profile (and the role added to it)
+//! that RunInstances and AssociateIamInstanceProfile do not know yet
+//! (InvalidParameterValue "Invalid IAM Instance Profile name"); an instance
+//! that stays shutting-down after TerminateInstances while its security
+//! groups refuse deletion with DependencyViolation. Every call is recorded
+//! in a trace (operation, start, end, fault).
 //!
 //! HTTP/1.1 is parsed by hand (requests with Content-Length or chunked
 //! bodies; keep-alive towards the client, one fresh connection per request
@@ -42,7 +48,9 @@ pub enum Fault {
     DropBefore,
     /// Forwarded, moto acted, then the connection was closed unanswered.
     LostResponse,
-    /// An eventual-consistency answer (NoSuchBucket, CREATING, unknown profile).
+    /// An eventual-consistency answer (NoSuchBucket, CREATING/UPDATING,
+    /// ResourceInUseException, unknown profile, shutting-down,
+    /// DependencyViolation).
     Consistency,
 }
 
@@ -62,6 +70,15 @@ pub struct Schedule {
     /// `lost_creates` creates, which always lose theirs).
     pub lost_create: f64,
     pub lost_creates: usize,
+    /// The same for calls that change something without creating it (a
+    /// rule, a tag, a policy put, an update, a delete): the chance of a lost
+    /// answer, and how many of the first such calls always lose theirs.
+    pub lost_write: f64,
+    pub lost_writes: usize,
+    /// Loses the first answer to every distinct write (the same operation
+    /// with the same body): each is carried out, its answer lost, and the
+    /// SDK's resend is answered.
+    pub lose_each_write_once: bool,
     /// Latency added to every request (latency mode for benchmarks).
     pub latency: Duration,
     /// Eventual consistency to emulate; zero durations disable a case.
@@ -70,12 +87,19 @@ pub struct Schedule {
 
 #[derive(Clone, Debug, Default)]
 pub struct Consistency {
-    /// A new bucket answers NoSuchBucket to sub-resource calls for this long.
+    /// A new bucket answers NoSuchBucket to every call naming it (but
+    /// CreateBucket and DeleteBucket) for this long.
     pub bucket: Duration,
-    /// DescribeTable says CREATING for this long after CreateTable.
+    /// A table is CREATING for this long after CreateTable, UPDATING for this
+    /// long after UpdateTable.
     pub table: Duration,
-    /// RunInstances rejects a new instance profile for this long.
+    /// RunInstances and AssociateIamInstanceProfile reject an instance
+    /// profile for this long after its creation or after a role was added
+    /// to it.
     pub instance_profile: Duration,
+    /// A terminated instance is shutting-down for this long, and its
+    /// security groups refuse deletion meanwhile.
+    pub shutting_down: Duration,
 }
 
 impl Schedule {
@@ -89,10 +113,20 @@ impl Schedule {
         Schedule { latency: delay, ..Schedule::default() }
     }
 
-    /// A random mix of every fault kind, derived from `seed`.
-    pub fn random(seed: u64, lost_creates: usize) -> Schedule {
+    /// A random mix of every fault kind, derived from `seed`. Each
+    /// eventual-consistency case is on in about half the schedules, for
+    /// 0.5 to 2 s: longer than the SDK's own first retries (25 ms doubling,
+    /// as the tests configure them), so only gantry's waiting gets through.
+    pub fn random(seed: u64, lost_creates: usize, lost_writes: usize) -> Schedule {
         let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_fa17);
         let ms = |rng: &mut StdRng, max: u64| Duration::from_millis(rng.random_range(0..=max));
+        let window = |rng: &mut StdRng| {
+            if rng.random_bool(0.5) {
+                Duration::from_millis(rng.random_range(500..=2000))
+            } else {
+                Duration::ZERO
+            }
+        };
         Schedule {
             seed,
             status500: rng.random_range(0.0..0.08),
@@ -103,11 +137,15 @@ impl Schedule {
             drop_before: rng.random_range(0.0..0.06),
             lost_create: rng.random_range(0.1..0.5),
             lost_creates,
+            lost_write: rng.random_range(0.02..0.15),
+            lost_writes,
+            lose_each_write_once: false,
             latency: Duration::ZERO,
             consistency: Consistency {
-                bucket: ms(&mut rng, 400),
-                table: ms(&mut rng, 400),
-                instance_profile: ms(&mut rng, 400),
+                bucket: window(&mut rng),
+                table: window(&mut rng),
+                instance_profile: window(&mut rng),
+                shutting_down: window(&mut rng),
             },
         }
     }
@@ -122,17 +160,37 @@ pub struct Call {
     pub start: Duration,
     pub end: Duration,
     pub fault: Option<Fault>,
+    pub kind: Kind,
+}
+
+/// What a call does, for the lost-answer faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Makes a new object ([`is_create`]).
+    Create,
+    /// Changes something without making a new object ([`is_write`]), or
+    /// overwrites a parameter.
+    Write,
+    Read,
 }
 
 struct Shared {
     schedule: Schedule,
     rng: StdRng,
     creates_seen: usize,
+    writes_seen: usize,
+    /// Writes whose answer was lost once (operation and body).
+    writes_lost: std::collections::HashSet<(String, Vec<u8>)>,
     trace: Vec<Call>,
-    /// When each new bucket, table and instance profile becomes visible.
+    /// When each new bucket and instance profile becomes visible.
     bucket_ready: HashMap<String, Instant>,
-    table_ready: HashMap<String, Instant>,
     profile_ready: HashMap<String, Instant>,
+    /// Tables not ACTIVE yet: until when, and their status meanwhile.
+    table_busy: HashMap<String, (Instant, &'static str)>,
+    /// Instances terminated, until when they are shutting-down.
+    shutting_down: HashMap<String, Instant>,
+    /// The security groups of every instance launched through the proxy.
+    instance_groups: HashMap<String, Vec<String>>,
 }
 
 /// The proxy, running on a thread of its own until dropped.
@@ -209,8 +267,41 @@ impl FaultProxy {
             .unwrap()
             .trace
             .iter()
-            .filter(|c| c.fault == Some(Fault::LostResponse) && is_create(&c.operation))
+            .filter(|c| c.fault == Some(Fault::LostResponse) && c.kind == Kind::Create)
             .count()
+    }
+
+    /// Lost answers to calls that change something without creating it.
+    pub fn lost_writes(&self) -> usize {
+        self.shared
+            .lock()
+            .unwrap()
+            .trace
+            .iter()
+            .filter(|c| c.fault == Some(Fault::LostResponse) && c.kind == Kind::Write)
+            .count()
+    }
+
+    /// Lost answers, by operation.
+    pub fn lost_by_operation(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for call in &self.shared.lock().unwrap().trace {
+            if call.fault == Some(Fault::LostResponse) {
+                *counts.entry(call.operation.clone()).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    /// Eventual-consistency answers, by operation.
+    pub fn consistency_answers(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for call in &self.shared.lock().unwrap().trace {
+            if call.fault == Some(Fault::Consistency) {
+                *counts.entry(call.operation.clone()).or_default() += 1;
+            }
+        }
+        counts
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -233,21 +324,32 @@ impl Shared {
             rng: StdRng::seed_from_u64(schedule.seed),
             schedule,
             creates_seen: 0,
+            writes_seen: 0,
+            writes_lost: Default::default(),
             trace: Vec::new(),
             bucket_ready: HashMap::new(),
-            table_ready: HashMap::new(),
             profile_ready: HashMap::new(),
+            table_busy: HashMap::new(),
+            shutting_down: HashMap::new(),
+            instance_groups: HashMap::new(),
         }
     }
 
     /// The fault for the next call (no consistency cases: those depend on
     /// what the call names).
-    fn pick(&mut self, operation: &str) -> Option<Fault> {
+    fn pick(&mut self, kind: Kind) -> Option<Fault> {
         let s = &self.schedule;
-        if is_create(operation) {
+        if kind == Kind::Create {
             self.creates_seen += 1;
             let forced = self.creates_seen <= s.lost_creates;
             let p = s.lost_create;
+            if forced || self.rng.random_bool(p.clamp(0.0, 1.0)) {
+                return Some(Fault::LostResponse);
+            }
+        } else if kind == Kind::Write {
+            self.writes_seen += 1;
+            let forced = self.writes_seen <= s.lost_writes;
+            let p = s.lost_write;
             if forced || self.rng.random_bool(p.clamp(0.0, 1.0)) {
                 return Some(Fault::LostResponse);
             }
@@ -286,6 +388,48 @@ pub fn is_create(operation: &str) -> bool {
             | "CreateRepository"
             | "CreateOpenIDConnectProvider"
     )
+}
+
+fn kind_of(p: &Parsed) -> Kind {
+    let overwrite = p.json.as_ref().is_some_and(|j| j["Overwrite"] == serde_json::Value::Bool(true));
+    if is_create(&p.operation) && !(p.operation == "PutParameter" && overwrite) {
+        Kind::Create
+    } else if is_write(&p.operation) || is_create(&p.operation) {
+        Kind::Write
+    } else {
+        Kind::Read
+    }
+}
+
+/// Calls that change something without creating a new object: rules, tags,
+/// policy puts, attachments, updates, deletes. Their answer lost, the SDK
+/// sends them again to a world where they already took effect.
+pub fn is_write(operation: &str) -> bool {
+    const VERBS: &[&str] = &[
+        "Put",
+        "Update",
+        "Delete",
+        "Tag",
+        "Untag",
+        "Authorize",
+        "Revoke",
+        "Attach",
+        "Detach",
+        "Add",
+        "Remove",
+        "Modify",
+        "Associate",
+        "Disassociate",
+        "Terminate",
+        "Set",
+        "Replace",
+        "Create",
+    ];
+    !is_create(operation)
+        && !operation.ends_with("Object")
+        && VERBS
+            .iter()
+            .any(|v| operation.strip_prefix(v).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase())))
 }
 
 #[derive(Clone)]
@@ -513,11 +657,21 @@ async fn handle(ctx: &Ctx, request: Message) -> Option<Vec<u8>> {
     let p = parse(&request);
     let internal = request.start.split(' ').nth(1).is_some_and(|t| t.starts_with("/moto-api"));
     let head_only = p.method == "HEAD";
-    let (fault, latency) = if internal {
+    let (mut fault, latency) = if internal {
         (None, Duration::ZERO)
     } else {
         let mut shared = ctx.shared.lock().unwrap();
-        let fault = pick_consistency(&mut shared, &p).or_else(|| shared.pick(&p.operation));
+        let kind = kind_of(&p);
+        let fault = pick_consistency(&mut shared, &p).or_else(|| {
+            let once = shared.schedule.lose_each_write_once
+                && kind == Kind::Write
+                && shared.writes_lost.insert((p.operation.clone(), request.body.clone()));
+            if once {
+                Some(Fault::LostResponse)
+            } else {
+                shared.pick(kind)
+            }
+        });
         let extra = if fault == Some(Fault::Latency) {
             let max = shared.schedule.slow_max.as_millis() as u64;
             Duration::from_millis(shared.rng.random_range(0..=max))
@@ -538,14 +692,17 @@ async fn handle(ctx: &Ctx, request: Message) -> Option<Vec<u8>> {
         Some(Fault::LostResponse) => {
             let response = forward(ctx.upstream, &request).await;
             if let Some(r) = &response {
-                remember_created(ctx, &p, r);
+                remember(ctx, &p, r);
             }
             None
         }
         Some(Fault::Latency) | None => {
-            let response = forward(ctx.upstream, &request).await;
-            if let Some(r) = &response {
-                remember_created(ctx, &p, r);
+            let mut response = forward(ctx.upstream, &request).await;
+            if let Some(r) = &mut response {
+                remember(ctx, &p, r);
+                if show_shutting_down(&ctx.shared.lock().unwrap(), &p, r) {
+                    fault = Some(Fault::Consistency);
+                }
             }
             response
         }
@@ -558,6 +715,7 @@ async fn handle(ctx: &Ctx, request: Message) -> Option<Vec<u8>> {
             start,
             end,
             fault,
+            kind: kind_of(&p),
         });
     }
     answer.map(|m| m.to_bytes(false, head_only))
@@ -579,14 +737,16 @@ fn status_of(m: &Message) -> u16 {
     m.start.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
-/// Notes when something the consistency emulation cares about was created.
-fn remember_created(ctx: &Ctx, p: &Parsed, response: &Message) {
+/// Notes what the consistency emulation cares about: what was created or
+/// changed, and when it becomes ready.
+fn remember(ctx: &Ctx, p: &Parsed, response: &Message) {
     if status_of(response) != 200 {
         return;
     }
     let mut shared = ctx.shared.lock().unwrap();
     let c = shared.schedule.consistency.clone();
     let now = Instant::now();
+    let table = || p.json.as_ref().and_then(|j| j["TableName"].as_str()).map(String::from);
     match p.operation.as_str() {
         "CreateBucket" if !c.bucket.is_zero() => {
             if let Some(b) = &p.bucket {
@@ -594,38 +754,74 @@ fn remember_created(ctx: &Ctx, p: &Parsed, response: &Message) {
             }
         }
         "CreateTable" if !c.table.is_zero() => {
-            if let Some(name) = p.json.as_ref().and_then(|j| j["TableName"].as_str()) {
-                shared.table_ready.insert(name.to_string(), now + c.table);
+            if let Some(name) = table() {
+                shared.table_busy.insert(name, (now + c.table, "CREATING"));
             }
         }
-        "CreateInstanceProfile" if !c.instance_profile.is_zero() => {
+        "UpdateTable" if !c.table.is_zero() => {
+            if let Some(name) = table() {
+                shared.table_busy.insert(name, (now + c.table, "UPDATING"));
+            }
+        }
+        "CreateInstanceProfile" | "AddRoleToInstanceProfile" if !c.instance_profile.is_zero() => {
             if let Some(name) = p.form.get("InstanceProfileName") {
                 shared.profile_ready.insert(name.clone(), now + c.instance_profile);
+            }
+        }
+        "RunInstances" => {
+            // One instance per call (MinCount = MaxCount = 1): its id and
+            // every group id in the answer.
+            let body = String::from_utf8_lossy(&response.body);
+            if let Some(id) = xml_values(&body, "instanceId").into_iter().next() {
+                let mut groups = xml_values(&body, "groupId");
+                groups.sort();
+                groups.dedup();
+                shared.instance_groups.insert(id, groups);
+            }
+        }
+        "TerminateInstances" if !c.shutting_down.is_zero() => {
+            for (k, id) in &p.form {
+                if k.starts_with("InstanceId.") {
+                    shared.shutting_down.insert(id.clone(), now + c.shutting_down);
+                }
             }
         }
         _ => {}
     }
 }
 
-/// Whether this call meets something not yet visible.
+/// The text of every `<tag>` element in `xml` (no nesting of the same tag).
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    xml.split(&open).skip(1).filter_map(|rest| rest.split_once(&close).map(|(v, _)| v.to_string())).collect()
+}
+
+/// Whether this call meets something not ready yet.
 fn pick_consistency(shared: &mut Shared, p: &Parsed) -> Option<Fault> {
     let now = Instant::now();
     let young = |map: &HashMap<String, Instant>, name: &str| map.get(name).is_some_and(|t| now < *t);
+    let table = p.json.as_ref().and_then(|j| j["TableName"].as_str());
+    let busy = |t: Option<&str>| t.is_some_and(|t| shared.table_busy.get(t).is_some_and(|(until, _)| now < *until));
+    let profile = || {
+        p.form
+            .get("IamInstanceProfile.Name")
+            .cloned()
+            .or_else(|| p.form.get("IamInstanceProfile.Arn").and_then(|a| a.rsplit('/').next()).map(String::from))
+    };
     let hit = match p.operation.as_str() {
         // Deletes are left alone: a delete that believed the bucket gone
         // would make an orphan of the emulation's own making.
         "CreateBucket" | "DeleteBucket" | "ListBuckets" => false,
         _ if p.service == "s3" => p.bucket.as_deref().is_some_and(|b| young(&shared.bucket_ready, b)),
-        "DescribeTable" => {
-            p.json.as_ref().and_then(|j| j["TableName"].as_str()).is_some_and(|t| young(&shared.table_ready, t))
+        "DescribeTable" | "UpdateTable" | "DeleteTable" => busy(table),
+        "RunInstances" | "AssociateIamInstanceProfile" | "ReplaceIamInstanceProfileAssociation" => {
+            profile().is_some_and(|name| young(&shared.profile_ready, &name))
         }
-        "RunInstances" => {
-            let profile =
-                p.form.get("IamInstanceProfile.Name").cloned().or_else(|| {
-                    p.form.get("IamInstanceProfile.Arn").and_then(|a| a.rsplit('/').next()).map(String::from)
-                });
-            profile.is_some_and(|name| young(&shared.profile_ready, &name))
-        }
+        "DeleteSecurityGroup" => p.form.get("GroupId").is_some_and(|group| {
+            shared.shutting_down.iter().any(|(instance, until)| {
+                now < *until && shared.instance_groups.get(instance).is_some_and(|g| g.contains(group))
+            })
+        }),
         _ => false,
     };
     hit.then_some(Fault::Consistency)
@@ -635,16 +831,27 @@ async fn consistency_response(ctx: &Ctx, p: &Parsed, request: Message) -> Option
     match p.operation.as_str() {
         "DescribeTable" => {
             // The table exists; it is just not ready.
+            let name = p.json.as_ref().and_then(|j| j["TableName"].as_str()).unwrap_or_default().to_string();
+            let status = ctx.shared.lock().unwrap().table_busy.get(&name).map(|(_, s)| *s).unwrap_or("CREATING");
             let mut response = forward(ctx.upstream, &request).await?;
             if let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&response.body) {
                 if let Some(table) = json.get_mut("Table") {
-                    table["TableStatus"] = "CREATING".into();
+                    table["TableStatus"] = status.into();
                 }
                 response.body = serde_json::to_vec(&json).unwrap_or_default();
             }
             Some(response)
         }
-        "RunInstances" => {
+        "UpdateTable" | "DeleteTable" => {
+            let name = p.json.as_ref().and_then(|j| j["TableName"].as_str()).unwrap_or_default().to_string();
+            let status = ctx.shared.lock().unwrap().table_busy.get(&name).map(|(_, s)| *s).unwrap_or("CREATING");
+            let message = format!(
+                "Attempt to change a resource which is still in use: Table is being {}: {name}",
+                if status == "CREATING" { "created" } else { "updated" }
+            );
+            Some(json_error(400, "ResourceInUseException", &message))
+        }
+        "RunInstances" | "AssociateIamInstanceProfile" | "ReplaceIamInstanceProfileAssociation" => {
             let name = p.form.get("IamInstanceProfile.Name").cloned().unwrap_or_default();
             Some(xml_error(
                 400,
@@ -652,6 +859,10 @@ async fn consistency_response(ctx: &Ctx, p: &Parsed, request: Message) -> Option
                 "InvalidParameterValue",
                 &format!("Value ({name}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"),
             ))
+        }
+        "DeleteSecurityGroup" => {
+            let group = p.form.get("GroupId").cloned().unwrap_or_default();
+            Some(xml_error(400, "Response", "DependencyViolation", &format!("resource {group} has a dependent object")))
         }
         _ => {
             let bucket = p.bucket.clone().unwrap_or_default();
@@ -663,6 +874,42 @@ async fn consistency_response(ctx: &Ctx, p: &Parsed, request: Message) -> Option
             Some(m)
         }
     }
+}
+
+/// A DescribeInstances answer shows instances terminated less than the
+/// shutting-down time ago as `shutting-down` (moto ends them at once).
+/// Returns whether it changed anything.
+fn show_shutting_down(shared: &Shared, p: &Parsed, response: &mut Message) -> bool {
+    if p.operation != "DescribeInstances" || status_of(response) != 200 {
+        return false;
+    }
+    let now = Instant::now();
+    let mut body = String::from_utf8_lossy(&response.body).into_owned();
+    let mut changed = false;
+    for (id, until) in &shared.shutting_down {
+        if now >= *until {
+            continue;
+        }
+        let marker = format!("<instanceId>{id}</instanceId>");
+        let Some(at) = body.find(&marker) else { continue };
+        let Some(state_at) = body[at..].find("<instanceState>").map(|i| at + i) else { continue };
+        let Some(state_end) =
+            body[state_at..].find("</instanceState>").map(|i| state_at + i + "</instanceState>".len())
+        else {
+            continue;
+        };
+        if body[state_at..state_end].contains("terminated") {
+            body.replace_range(
+                state_at..state_end,
+                "<instanceState><code>32</code><name>shutting-down</name></instanceState>",
+            );
+            changed = true;
+        }
+    }
+    if changed {
+        response.body = body.into_bytes();
+    }
+    changed
 }
 
 fn is_json_protocol(p: &Parsed) -> bool {
@@ -767,9 +1014,26 @@ mod tests {
     #[test]
     fn the_first_creates_always_lose_their_answer() {
         let mut shared = Shared::new(Schedule { lost_creates: 2, ..Schedule::default() });
-        assert_eq!(shared.pick("PutParameter"), Some(Fault::LostResponse));
-        assert_eq!(shared.pick("GetParameters"), None);
-        assert_eq!(shared.pick("CreateTable"), Some(Fault::LostResponse));
-        assert_eq!(shared.pick("CreateTable"), None);
+        assert_eq!(shared.pick(Kind::Create), Some(Fault::LostResponse));
+        assert_eq!(shared.pick(Kind::Read), None);
+        assert_eq!(shared.pick(Kind::Create), Some(Fault::LostResponse));
+        assert_eq!(shared.pick(Kind::Create), None);
+    }
+
+    #[test]
+    fn writes_are_told_from_creates_and_reads() {
+        for op in [
+            "AuthorizeSecurityGroupIngress",
+            "PutRolePolicy",
+            "TagResource",
+            "UpdateTable",
+            "DeleteParameter",
+            "CreateTags",
+        ] {
+            assert!(is_write(op), "{op}");
+        }
+        for op in ["PutParameter", "DescribeTable", "GetBucketTagging", "ListRoles", "PutObject", "Deleted"] {
+            assert!(!is_write(op), "{op}");
+        }
     }
 }
