@@ -11,6 +11,7 @@
 # -parallelism=1 so the recorded order is the order moto handled the requests.
 #
 # Usage: scripts/record-tfstate-fixtures.sh [NAME...]   (default: every fixture)
+#        scripts/record-tfstate-fixtures.sh --shapes      (src/tfstate/provider_shapes.json only)
 # Needs terraform and the AWS provider in a local mirror (TF_PLUGIN_DIR,
 # default /opt/tf-plugins) and moto in .venv (GANTRY_VENV); exit 3 when missing.
 set -euo pipefail
@@ -18,6 +19,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FIXTURES="${REPO_ROOT}/tests/fixtures/tfstate"
 PLUGIN_DIR="${TF_PLUGIN_DIR:-/opt/tf-plugins}"
+export TF_CLI_CONFIG_FILE=/dev/null TF_IN_AUTOMATION=1
 VENV_DIR="${GANTRY_VENV:-${REPO_ROOT}/.venv}"
 # The seed tests give moto before replaying (tests/tfstate.rs uses the same).
 SEED=42
@@ -83,7 +85,7 @@ provider "aws" {
 HCL
     (
         cd "${dir}"
-        export TF_CLI_CONFIG_FILE=/dev/null TF_IN_AUTOMATION=1 AWS_ENDPOINT_URL="http://127.0.0.1:${port}"
+        export AWS_ENDPOINT_URL="http://127.0.0.1:${port}"
         export AWS_EC2_METADATA_DISABLED=true TF_VAR_session_secret="${CANARY}"
         terraform init -input=false -no-color -plugin-dir="${PLUGIN_DIR}" >"${dir}/init.log"
         terraform apply -input=false -no-color -auto-approve -parallelism=1 >"${dir}/apply.log" ||
@@ -101,12 +103,79 @@ HCL
     log "recorded ${name}: $(grep -c '"index_key"\|"attributes"' "${src}/terraform.tfstate") instances, $(wc -l <"${src}/moto-recording.jsonl") requests"
 }
 
+# What export-terraform needs to write states the provider accepts, for
+# every type gantry supports: schema_version and the kind of each attribute
+# from the provider's schema, and from the recorded states the `private`
+# data and the values Terraform writes for its arguments that are neither
+# computed nor sensitive (defaults such as source_dest_check = true).
+record_shapes() {
+    local dir="${work}/shapes"
+    mkdir -p "${dir}"
+    printf 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n' >"${dir}/main.tf"
+    (
+        cd "${dir}"
+        terraform init -input=false -no-color -plugin-dir="${PLUGIN_DIR}" >/dev/null
+        terraform providers schema -json >"${dir}/schema.json"
+        terraform version -json >"${dir}/version.json"
+    )
+    grep -rhoE '"aws_[a-z0-9_]+"' "${REPO_ROOT}/src/resources"/*.rs | tr -d '"' | sort -u >"${dir}/types"
+    "${VENV_DIR}/bin/python" - "${dir}" "${FIXTURES}" "${REPO_ROOT}/src/tfstate/provider_shapes.json" <<'PY'
+import glob, json, os, sys
+work, fixtures, out = sys.argv[1:4]
+schema = json.load(open(os.path.join(work, "schema.json")))
+version = json.load(open(os.path.join(work, "version.json")))
+provider = "registry.terraform.io/hashicorp/aws"
+resources = schema["provider_schemas"][provider]["resource_schemas"]
+wanted = [t.strip() for t in open(os.path.join(work, "types")) if t.strip() in resources]
+recorded = {}
+for path in sorted(glob.glob(os.path.join(fixtures, "*", "terraform.tfstate"))):
+    for r in json.load(open(path))["resources"]:
+        if r["mode"] == "managed" and r["instances"]:
+            recorded.setdefault(r["type"], r["instances"][0])
+types = {}
+for t in wanted:
+    block = resources[t]["block"]
+    kinds = {}
+    for name, a in block.get("attributes", {}).items():
+        if a.get("sensitive"):
+            kinds[name] = "sensitive"
+        elif a.get("computed") and not a.get("optional") and not a.get("required"):
+            kinds[name] = "computed"
+        elif a.get("computed"):
+            kinds[name] = "optional_computed"
+        else:
+            kinds[name] = "argument"
+    for name, b in block.get("block_types", {}).items():
+        kinds[name] = "block"
+    entry = {"schema_version": resources[t].get("version", 0), "attributes": kinds}
+    inst = recorded.get(t)
+    if inst is not None:
+        entry["template"] = {k: v for k, v in inst["attributes"].items() if kinds.get(k) == "argument"}
+        if inst.get("private"):
+            entry["private"] = inst["private"]
+    types[t] = entry
+doc = {
+    "terraform_version": version["terraform_version"],
+    "provider": provider,
+    "provider_version": version["provider_selections"][provider],
+    "types": types,
+}
+with open(out, "w") as f:
+    json.dump(doc, f, indent=1, sort_keys=True)
+    f.write("\n")
+print(f"shapes of {len(types)} types ({len(recorded)} with recorded values)", file=sys.stderr)
+PY
+}
+
 names=("$@")
-if [[ ${#names[@]} -eq 0 ]]; then
+if [[ "${1:-}" == "--shapes" ]]; then
+    names=()
+elif [[ ${#names[@]} -eq 0 ]]; then
     for d in "${FIXTURES}"/*/; do names+=("$(basename "${d}")"); done
 fi
-for name in "${names[@]}"; do
+for name in "${names[@]+"${names[@]}"}"; do
     record "${name}"
 done
-version="$(TF_CLI_CONFIG_FILE=/dev/null terraform version -json | "${VENV_DIR}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["terraform_version"])')"
+record_shapes
+version="$(terraform version -json | "${VENV_DIR}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["terraform_version"])')"
 log "terraform ${version}, seed ${SEED}"
