@@ -25,5 +25,6 @@ mod remote_state;
 mod s3_neighbours;
 mod secrets;
 mod smoke;
+mod tfstate;
 mod trust_policy;
 mod workflow;
