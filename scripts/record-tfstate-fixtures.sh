@@ -146,7 +146,8 @@ for t in wanted:
         else:
             kinds[name] = "argument"
     for name, b in block.get("block_types", {}).items():
-        kinds[name] = "block"
+        # A list or set of objects in state; a single block is an object or null.
+        kinds[name] = "block" if b["nesting_mode"] in ("list", "set") else "single_block"
     entry = {"schema_version": resources[t].get("version", 0), "attributes": kinds}
     inst = recorded.get(t)
     if inst is not None:

@@ -23,8 +23,10 @@ pub enum Kind {
     OptionalComputed,
     Computed,
     Sensitive,
-    /// A nested block (a list or set of objects in state).
+    /// A nested block: a list or set of objects in state.
     Block,
+    /// A block that is one object or null in state (`timeouts`).
+    SingleBlock,
 }
 
 #[derive(Debug, Deserialize)]
