@@ -44,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 port="$("${VENV_DIR}/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-MOTO_IAM_LOAD_MANAGED_POLICIES=false "${VENV_DIR}/bin/moto_server" -H 127.0.0.1 -p "${port}" >"${work}/moto.log" 2>&1 &
+MOTO_IAM_LOAD_MANAGED_POLICIES=false MOTO_RECORDER_FILEPATH="${work}/recording.jsonl" "${VENV_DIR}/bin/moto_server" -H 127.0.0.1 -p "${port}" >"${work}/moto.log" 2>&1 &
 moto_pid=$!
 for _ in $(seq 100); do
     curl -fsS "http://127.0.0.1:${port}/moto-api/" >/dev/null 2>&1 && break

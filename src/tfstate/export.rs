@@ -109,7 +109,7 @@ fn attributes(
                 let v = r.attributes.get(name).cloned().unwrap_or(Value::Null);
                 match (rule(&r.rtype, name), &v) {
                     (Some(Rule::Sha1Digest), Value::String(text)) if !text.is_empty() => Value::from(sha1_hex(text)),
-                    _ => v,
+                    _ => provider_encoding(schema, shape, name, v),
                 }
             }
         } else {
@@ -123,6 +123,53 @@ fn attributes(
         attrs.insert(name.clone(), value);
     }
     attrs
+}
+
+/// gantry's value as the provider writes it, where their encodings of
+/// "not set" differ:
+/// - SDKv2 resources (those whose recorded state has `private` data) keep
+///   many unset strings as "", gantry as null (its comparisons treat both
+///   alike): inside blocks always, at the top level where the recorded
+///   state has "" for the attribute;
+/// - gantry fills its schema's default where the provider, which has no
+///   default for the argument, records null (ECR `force_delete`).
+fn provider_encoding(schema: Option<&resources::Schema>, shape: &super::shapes::Shape, name: &str, v: Value) -> Value {
+    let Some(schema) = schema else { return v };
+    let sdk_v2 = shape.private.is_some();
+    if let Some(attr) = schema.attr(name) {
+        if shape.template.get(name) == Some(&Value::Null) && attr.default.as_ref() == Some(&v) {
+            return Value::Null;
+        }
+        // Which unset strings are "" differs per attribute: the recorded
+        // state tells, where it has the attribute unset.
+        if v.is_null() && attr.ty == resources::Ty::String && shape.template.get(name) == Some(&Value::from("")) {
+            return Value::from("");
+        }
+        return v;
+    }
+    match (schema.block(name), v) {
+        (Some(block), Value::Array(items)) if sdk_v2 => {
+            Value::Array(items.into_iter().map(|item| empty_strings_in(block, item)).collect())
+        }
+        (_, v) => v,
+    }
+}
+
+/// Unset strings of a block object as "" (SDKv2 encoding), nested too.
+fn empty_strings_in(block: &resources::BlockSchema, item: Value) -> Value {
+    let Value::Object(mut map) = item else { return item };
+    for attr in block.attrs.iter().filter(|a| a.ty == resources::Ty::String) {
+        if map.get(attr.name).is_some_and(Value::is_null) {
+            map.insert(attr.name.to_string(), Value::from(""));
+        }
+    }
+    for nested in &block.blocks {
+        if let Some(Value::Array(items)) = map.remove(nested.name) {
+            let items = items.into_iter().map(|i| empty_strings_in(nested, i)).collect();
+            map.insert(nested.name.to_string(), Value::Array(items));
+        }
+    }
+    Value::Object(map)
 }
 
 fn same_resource(resource: &TfResource, addr: &InstanceAddr) -> bool {
