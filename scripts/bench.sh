@@ -215,6 +215,7 @@ source "${RUN_DIR}/env"
 TF_VAR_session_secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 export TF_VAR_session_secret
 export GANTRY_STATE_DIR="${WORK_DIR}/state"
+export GANTRY_KEY_DIR="${WORK_DIR}/keys"
 export NO_COLOR=1
 
 say "warming moto: one call per service"

@@ -178,7 +178,9 @@ note "moto: PID ${MOTO_PID}, ${AWS_ENDPOINT_URL}"
 TF_VAR_session_secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 export TF_VAR_session_secret
 export GANTRY_STATE_DIR="${STATE_DIR}"
+export GANTRY_KEY_DIR="${DEMO_DIR}/keys"
 note "state folder: ${STATE_DIR} (GANTRY_STATE_DIR; the repo's state/ is not used)"
+note "state hash keys: ${GANTRY_KEY_DIR} (GANTRY_KEY_DIR; kept apart from the state)"
 note "session secret: random, in TF_VAR_session_secret"
 
 # --- the demo ---------------------------------------------------------------------------

@@ -47,6 +47,17 @@ pub struct Global {
     /// More detail on stderr (-v: info, -vv: debug); RUST_LOG works too
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Switch to DIR before anything else, as `terraform -chdir=DIR` does:
+    /// every other path is then relative to DIR
+    #[arg(long = "chdir", global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// Whether -s/--stack was given (otherwise `apply PLAN_FILE` takes the
+    /// stack from the plan)
+    #[arg(skip)]
+    pub stack_given: bool,
+    /// Whether -e/--env was given
+    #[arg(skip)]
+    pub env_given: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +112,16 @@ The deploy block of gantry.hcl says how: docs/deploy.md."
         /// The lock ID
         id: String,
     },
+    /// Print a shell completion script
+    #[command(after_help = "Install:\n  \
+bash: gantry completions bash > ~/.local/share/bash-completion/completions/gantry\n  \
+zsh:  gantry completions zsh > \"${fpath[1]}/_gantry\"\n  \
+fish: gantry completions fish > ~/.config/fish/completions/gantry.fish")]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -150,6 +171,36 @@ pub struct PlanArgs {
     /// Save the plan to FILE for `gantry apply FILE` (it holds no secrets)
     #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Plan to replace this resource instance even if nothing changed (repeatable)
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
+    /// Accepted as Terraform's plan takes it; plan's reads are batched by type
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
+    #[command(flatten)]
+    pub terraform: TerraformFlags,
+}
+
+/// Flags Terraform's plan and apply take, accepted so that existing scripts
+/// run unchanged.
+#[derive(Debug, Args, Clone)]
+pub struct TerraformFlags {
+    /// Ask for input (gantry never asks for variables; with false, an apply
+    /// that would ask for approval fails instead, as in CI)
+    #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub input: bool,
+    /// Take the state lock (false skips it: only when you know nothing else runs)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
+    /// How long to wait for the state lock, e.g. 30s, 5m (default: fail at once, naming the holder)
+    #[arg(long = "lock-timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+impl Default for TerraformFlags {
+    fn default() -> Self {
+        TerraformFlags { input: true, lock: true, lock_timeout: None }
+    }
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -174,6 +225,11 @@ pub struct ApplyArgs {
     /// Skip reading live state from AWS first
     #[arg(long = "no-refresh")]
     pub no_refresh: bool,
+    /// Replace this resource instance even if nothing changed (repeatable)
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
+    #[command(flatten)]
+    pub terraform: TerraformFlags,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -350,4 +406,177 @@ pub struct ImportTerraformArgs {
     pub allow_partial: bool,
     #[command(flatten)]
     pub vars: VarArgs,
+}
+
+/// Terraform spells long options with one dash (`-var`, `-auto-approve`,
+/// `-target=ADDR`, `-chdir=DIR`); gantry takes that spelling too, so muscle
+/// memory and existing scripts work. The rule, applied before clap parses:
+/// a single-dash word whose name (up to `=`) is one of gantry's long
+/// options becomes that long option; `-refresh=false` is `--no-refresh`; a
+/// single-dash word that does not start with one of the short flags
+/// (`-s`, `-e`, `-v`, `-V`) becomes a long option too, so that clap can say
+/// "did you mean" for a typo such as `-auto-aprove`. Everything else is left
+/// alone: `-s DIR`, `-eprod`, `-vv`. No long option is spelled with short
+/// flags only (a unit test checks it), so the rule is never ambiguous.
+/// Words after `--` (a command for `exec`) are never touched.
+pub fn normalize_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let longs = long_option_names();
+    let shorts = short_option_chars();
+    let mut out = Vec::new();
+    let mut rest_is_positional = false;
+    for arg in args {
+        let text = match arg.to_str() {
+            Some(t) if !rest_is_positional => t.to_string(),
+            _ => {
+                out.push(arg);
+                continue;
+            }
+        };
+        if text == "--" {
+            rest_is_positional = true;
+            out.push(arg);
+            continue;
+        }
+        let Some(word) = text.strip_prefix('-').filter(|w| !w.starts_with('-') && w.len() > 1) else {
+            out.push(arg);
+            continue;
+        };
+        let (name, value) = match word.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (word, None),
+        };
+        if name == "refresh" {
+            match value {
+                Some("false") => out.push("--no-refresh".into()),
+                Some("true") => {}
+                _ => out.push(format!("-{text}").into()),
+            }
+            continue;
+        }
+        let starts_with_short = name.chars().next().is_some_and(|c| shorts.contains(&c));
+        if longs.contains(name) || !starts_with_short {
+            out.push(format!("-{text}").into());
+        } else {
+            out.push(arg);
+        }
+    }
+    out
+}
+
+/// Every long option name (and alias) of every subcommand.
+fn long_option_names() -> std::collections::BTreeSet<String> {
+    fn walk(cmd: &clap::Command, names: &mut std::collections::BTreeSet<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                names.insert(long.to_string());
+            }
+            for alias in arg.get_all_aliases().unwrap_or_default() {
+                names.insert(alias.to_string());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, names);
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    walk(&<Cli as clap::CommandFactory>::command(), &mut names);
+    names
+}
+
+/// Every short flag of every subcommand.
+fn short_option_chars() -> std::collections::BTreeSet<char> {
+    fn walk(cmd: &clap::Command, chars: &mut std::collections::BTreeSet<char>) {
+        chars.extend(cmd.get_arguments().filter_map(|a| a.get_short()));
+        for sub in cmd.get_subcommands() {
+            walk(sub, chars);
+        }
+    }
+    let mut chars = std::collections::BTreeSet::new();
+    walk(&<Cli as clap::CommandFactory>::command(), &mut chars);
+    chars.insert('h');
+    chars
+}
+
+/// Parses the command line (after [`normalize_args`]), noting which of the
+/// stack and environment were given.
+pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(normalize_args(args))?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let given = |id: &str| {
+        let top = matches.value_source(id);
+        let sub = matches.subcommand().and_then(|(_, m)| m.value_source(id));
+        [top, sub].into_iter().flatten().any(|s| s == clap::parser::ValueSource::CommandLine)
+    };
+    cli.global.stack_given = given("stack");
+    cli.global.env_given = given("env");
+    Ok(cli)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(args: &[&str]) -> Vec<String> {
+        normalize_args(args.iter().map(std::ffi::OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn terraform_spellings_become_long_options() {
+        assert_eq!(
+            normalized(&["gantry", "-chdir=x", "apply", "-target=aws_s3_bucket.b", "-auto-approve", "-var", "a=b"]),
+            ["gantry", "--chdir=x", "apply", "--target=aws_s3_bucket.b", "--auto-approve", "--var", "a=b"]
+        );
+        assert_eq!(normalized(&["gantry", "plan", "-refresh=false"]), ["gantry", "plan", "--no-refresh"]);
+        assert_eq!(normalized(&["gantry", "plan", "-refresh=true"]), ["gantry", "plan"]);
+        assert_eq!(
+            normalized(&["gantry", "plan", "-lock=false", "-lock-timeout=5s", "-input=false", "-out=p.json"]),
+            ["gantry", "plan", "--lock=false", "--lock-timeout=5s", "--input=false", "--out=p.json"]
+        );
+    }
+
+    #[test]
+    fn short_flags_and_commands_are_left_alone() {
+        assert_eq!(
+            normalized(&["gantry", "plan", "-s", "st", "-eprod", "-vv"]),
+            ["gantry", "plan", "-s", "st", "-eprod", "-vv"]
+        );
+        assert_eq!(
+            normalized(&["gantry", "exec", "--", "sh", "-c", "-var"]),
+            ["gantry", "exec", "--", "sh", "-c", "-var"]
+        );
+        // A typo becomes a long option, for clap's suggestion.
+        assert_eq!(normalized(&["gantry", "apply", "-auto-aprove"]), ["gantry", "apply", "--auto-aprove"]);
+    }
+
+    #[test]
+    fn no_long_option_is_spelled_with_short_flags_alone() {
+        let shorts = short_option_chars();
+        for long in long_option_names() {
+            assert!(!long.chars().all(|c| shorts.contains(&c)), "--{long} could be read as short flags");
+        }
+    }
+
+    #[test]
+    fn every_spelling_parses() {
+        for line in [
+            "gantry plan -target=aws_s3_bucket.b -out=p.json -var-file=f.tfvars -replace=aws_s3_bucket.b -input=false -lock=false -lock-timeout=30s -parallelism=3",
+            "gantry apply --target aws_s3_bucket.b --replace aws_s3_bucket.b --input false --lock false --lock-timeout 30s --parallelism 3",
+            "gantry -chdir=stacks apply -auto-approve -refresh=false",
+        ] {
+            let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+            if let Err(e) = parse(args) {
+                panic!("{line}: {e}");
+            }
+        }
+        let cli = parse(["gantry", "apply", "p.json"].map(Into::into)).unwrap();
+        assert!(!cli.global.stack_given && !cli.global.env_given);
+        let cli = parse(["gantry", "apply", "-s", "x", "p.json", "-e", "prod"].map(Into::into)).unwrap();
+        assert!(cli.global.stack_given && cli.global.env_given);
+        let err = parse(["gantry", "apply", "-auto-aprove"].map(Into::into)).unwrap_err().to_string();
+        assert!(err.contains("--auto-approve"), "{err}");
+    }
 }

@@ -2,9 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-use gantry::cli::Cli;
-
 fn main() -> ExitCode {
     // `gantry output | head` closes the pipe early: end quietly like other
     // command-line tools instead of panicking in println!.
@@ -12,7 +9,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = match Cli::try_parse_from(terraform_style_args(std::env::args_os())) {
+    let cli = match gantry::cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             // clap exits 2 on a usage error, which CI would read as "changes
@@ -65,32 +62,4 @@ fn init_tracing(verbose: u8) {
         .with_filter(filter)
         .with_filter(tracing_subscriber::filter::filter_fn(|meta| !gantry::logging::is_silenced(meta.target())));
     let _ = tracing_subscriber::registry().with(layer).try_init();
-}
-
-/// Terraform spells long options with one dash (`-var`, `-auto-approve`);
-/// accept that spelling too so muscle memory and existing scripts work.
-fn terraform_style_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const SINGLE_DASH_LONG: &[&str] = &[
-        "var",
-        "var-file",
-        "auto-approve",
-        "detailed-exitcode",
-        "json",
-        "destroy",
-        "refresh-only",
-        "parallelism",
-        "no-color",
-        "state-dir",
-    ];
-    args.map(|arg| {
-        let Some(text) = arg.to_str() else { return arg };
-        let Some(rest) = text.strip_prefix('-').filter(|r| !r.starts_with('-')) else { return arg };
-        let name = rest.split('=').next().unwrap_or(rest);
-        if SINGLE_DASH_LONG.contains(&name) {
-            format!("-{text}").into()
-        } else {
-            arg
-        }
-    })
-    .collect()
 }

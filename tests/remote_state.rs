@@ -103,7 +103,14 @@ impl Remote {
 
     fn backend(&self, key: &str) -> S3Backend {
         let aws = aws();
-        S3Backend::with_clients(aws.s3.clone(), aws.dynamodb.clone(), &self.bucket, key, self.table.as_deref())
+        S3Backend::with_clients(
+            aws.s3.clone(),
+            aws.dynamodb.clone(),
+            aws.ssm.clone(),
+            &self.bucket,
+            key,
+            self.table.as_deref(),
+        )
     }
 }
 
@@ -163,6 +170,20 @@ fn plan_apply_no_changes_destroy_through_s3() {
     assert!(!String::from_utf8(remote.get(key).unwrap()).unwrap().contains(SECRET), "no secret in remote state");
     assert!(!g.state_dir().join("basic").exists(), "nothing written locally");
     assert!(remote.lock_item(key).is_none(), "the lock was released");
+    // The hash key is an SSM SecureString of the lineage, not in the object
+    // nor in the local key folder.
+    let stored = block_on(
+        aws().ssm.get_parameter().name(format!("/gantry/state-keys/{}", state.lineage)).with_decryption(true).send(),
+    )
+    .expect("the hash key is in SSM");
+    let parameter = stored.parameter().unwrap();
+    assert_eq!(parameter.r#type(), Some(&aws_sdk_ssm::types::ParameterType::SecureString));
+    let hash_key = parameter.value().unwrap();
+    let object = String::from_utf8(remote.get(key).unwrap()).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&object).unwrap();
+    assert!(!object.contains(hash_key) && document.get("hash_key").is_none(), "the key is not in the state object");
+    assert_eq!(document["version"], 2);
+    assert!(!g.path().join("keys").exists(), "no local key for a remote state");
 
     run(&g, &stack, &["plan", "--detailed-exitcode"]).assert().code(0).stdout(predicate::str::contains("No changes"));
     g.cmd(["state", "list", "-s"])
@@ -204,7 +225,14 @@ fn wait_for_progress(child: &mut Child, remote: &Remote, n: usize) -> State {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("apply ended ({status}) before it was interrupted");
         }
-        assert!(Instant::now() < deadline, "apply made no progress");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+            }
+            panic!("apply made no progress; its stderr:\n{stderr}");
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -415,4 +443,59 @@ fn a_bad_gantry_hcl_is_an_error_with_file_and_line() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("gantry.hcl:4:5"));
+}
+
+/// A remote lock carries an expiry that its holder pushes forward while it
+/// works: a run longer than the lock's lifetime keeps its lock, and once a
+/// holder is killed its lock is taken over after it expired, with a note
+/// naming the old holder (no force-unlock needed).
+#[test]
+fn a_remote_lock_beats_while_held_and_is_taken_over_once_expired() {
+    const TTL: &str = "1";
+    let g = Gantry::new();
+    let remote = Remote::new(&g, true);
+    slow_stack(&g, &remote);
+    // Long enough to outlive the lock's one-second lifetime several times.
+    let long_apply: Vec<String> =
+        ["apply", "--auto-approve", "-s", "s", "-var", &g.prefix_var(), "-var", "n=200", "--parallelism", "1"]
+            .map(String::from)
+            .to_vec();
+    let mut cmd = g.std_command();
+    cmd.arg("--state-dir")
+        .arg(g.state_dir())
+        .args(&long_apply)
+        .env("GANTRY_LOCK_TTL_SECS", TTL)
+        // Not piped: nobody reads the long plan, and a full pipe would stall it.
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut first = cmd.spawn().unwrap();
+    wait_for_progress(&mut first, &remote, 1);
+    let expiry = |item: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(item["expires"].as_str().expect("a remote lock has an expiry")).unwrap()
+    };
+    let before = expiry(&remote.lock_item(KEY).expect("the lock item"));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(first.try_wait().unwrap().is_none(), "the apply ended before its lock could expire; make it longer");
+    let holder = remote.lock_item(KEY).expect("still held");
+    assert!(expiry(&holder) > before + chrono::Duration::seconds(1), "the heartbeat moved the expiry: {holder}");
+    assert_eq!(holder["pid"], first.id());
+    // Past its first expiry, a live holder's lock is still refused.
+    g.cmd(&long_apply)
+        .env("GANTRY_LOCK_TTL_SECS", TTL)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("state is locked by"))
+        .stderr(predicate::str::contains(format!("pid {}", first.id())));
+
+    first.kill().unwrap(); // SIGKILL: no release, no more heartbeat
+    first.wait().unwrap();
+    let left = remote.lock_item(KEY).expect("the killed run's lock item is left");
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = g.cmd(slow_apply_args(&g)).env("GANTRY_LOCK_TTL_SECS", TTL).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("without a heartbeat; taking it over"), "{stderr}");
+    assert!(stderr.contains(left["ID"].as_str().unwrap()), "the note names the old lock: {stderr}");
+    assert!(remote.lock_item(KEY).is_none(), "released at the end");
+    converge(&g, &remote);
 }

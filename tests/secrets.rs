@@ -322,3 +322,65 @@ resource "aws_instance" "app" {
     let out = run(&["destroy", "--auto-approve"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The key of the state's hashes is kept apart from the state (a 0600 file
+/// in the key folder, here the test's `keys/`), a format-1 state that still
+/// holds its key inline is read and upgraded on the next write, and a state
+/// whose key is lost is refused rather than planned with every secret
+/// reading as changed.
+#[test]
+fn the_hash_key_lives_apart_from_state_and_format_1_is_upgraded() {
+    use std::os::unix::fs::PermissionsExt;
+    let g = Gantry::new();
+    let stack = g.fixture("basic");
+    let state_path = g.state_dir().join("basic/test.json");
+    let out = run(&g, &stack, CANARY, &["apply", "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    assert_eq!(state["version"], 2);
+    assert!(state.get("hash_key").is_none(), "the key is not in the state file");
+    let lineage = state["lineage"].as_str().unwrap().to_string();
+    let key_path = g.path().join("keys").join(format!("{lineage}.key"));
+    let key = std::fs::read_to_string(&key_path).expect("the key file").trim().to_string();
+    assert_eq!(key.len(), 64, "32 bytes, hex");
+    assert_eq!(std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777, 0o600);
+    for file in walk(&g.state_dir()) {
+        assert!(!std::fs::read_to_string(&file).unwrap().contains(&key), "{} holds the key", file.display());
+    }
+
+    // The same state as gantry 0.x of format 1 wrote it: the key inline.
+    let mut v1 = state.clone();
+    v1["version"] = 1.into();
+    v1["hash_key"] = key.clone().into();
+    std::fs::write(&state_path, serde_json::to_string_pretty(&v1).unwrap()).unwrap();
+    std::fs::remove_file(&key_path).unwrap();
+    let out = run(&g, &stack, CANARY, &["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "a format-1 state plans clean:\n{}", String::from_utf8_lossy(&out.stdout));
+
+    // The next write stores the key apart and the state without it.
+    let rotated = format!("{CANARY}-rotated");
+    let out = run(&g, &stack, &rotated, &["apply", "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&state_path).unwrap();
+    let upgraded: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(upgraded["version"], 2);
+    assert!(upgraded.get("hash_key").is_none() && !text.contains(&key), "{text}");
+    assert_eq!(std::fs::read_to_string(&key_path).unwrap().trim(), key, "the same key, now kept apart");
+    let out = run(&g, &stack, &rotated, &["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Without its key the state is refused, and the message says where the
+    // key belongs.
+    std::fs::remove_file(&key_path).unwrap();
+    let out = run(&g, &stack, &rotated, &["plan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&key_path.display().to_string()) && err.contains("GANTRY_KEY_DIR"), "{err}");
+    assert_clean("the refusal", &out.stderr);
+
+    // With the key back where it belongs, the state is usable again.
+    std::fs::write(&key_path, format!("{key}\n")).unwrap();
+    let out = run(&g, &stack, &rotated, &["destroy", "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -376,8 +376,12 @@ impl Driver<'_> {
                 desired::evaluate(schema, &config.body, &scope, &self.planned.provider.default_tags, &config.loc)?;
             let prior_state = self.state.get(&iaddr).cloned();
             let prior = prior_state.as_ref().map(state_values);
-            let d = diff(schema, &wanted, prior.as_ref(), &config.lifecycle, &hasher);
-            let planned_action = self.planned.plan.change(&iaddr).map(|c| c.action).unwrap_or(Action::NoOp);
+            let mut d = diff(schema, &wanted, prior.as_ref(), &config.lifecycle, &hasher);
+            let planned_change = self.planned.plan.change(&iaddr);
+            if planned_change.is_some_and(|c| c.reason.as_deref() == Some(crate::plan::diff::REPLACE_REQUESTED)) {
+                crate::plan::diff::force_replace(&mut d, schema, config.lifecycle.create_before_destroy);
+            }
+            let planned_action = planned_change.map(|c| c.action).unwrap_or(Action::NoOp);
             if planned_action == Action::NoOp || d.action == Action::NoOp {
                 instance_values.push((key.clone(), Value::Map(d.after)));
                 continue;

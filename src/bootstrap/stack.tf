@@ -201,7 +201,8 @@ resource "aws_iam_role_policy" "plan_state" {
         Resource = "${aws_s3_bucket.state.arn}/${var.stack}/*"
       },
       {
-        # Refresh reads SecureString parameters to detect drift by hash.
+        # Refresh reads SecureString parameters to detect drift by hash, and
+        # the state's hash key (SSM /gantry/state-keys/<lineage>).
         Effect    = "Allow"
         Action    = ["kms:Decrypt"]
         Resource  = "*"

@@ -13,8 +13,36 @@ use crate::plan::walk::{plan as run_plan, PlanInputs, PlanOptions};
 use crate::plan::Action;
 use crate::render::text::TextRenderer;
 
-pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> Exit {
+pub async fn apply(global: &Global, ui: &Ui, mut args: ApplyArgs, destroy: bool) -> Exit {
     let verb = if destroy { "destroy" } else { "apply" };
+    let saved = match &args.plan_file {
+        Some(path) => match SavedPlan::read(path) {
+            Ok(saved) => Some(saved),
+            Err(e) => {
+                ui.error(Diagnostic::error(format!("Cannot apply {}: {e}", path.display())));
+                return Exit::Failed;
+            }
+        },
+        None => None,
+    };
+    // A saved plan knows its stack folder and environment: `apply FILE`
+    // needs neither, and a -s/-e given anyway must agree (checked below).
+    let mut global = global.clone();
+    if let Some(saved) = &saved {
+        if !global.stack_given {
+            if let Some(dir) = &saved.stack_dir {
+                global.stack = dir.into();
+            }
+        }
+        if !global.env_given {
+            global.env = saved.environment.clone();
+        }
+        if args.vars.vars.is_empty() && args.vars.var_file.is_none() {
+            args.vars.vars = saved.var_args.clone();
+            args.vars.var_file = saved.var_file.as_ref().map(Into::into);
+        }
+    }
+    let global = &global;
     if destroy && !args.targets.is_empty() {
         ui.error(super::plan::destroy_target_unsupported());
         return Exit::Failed;
@@ -27,6 +55,13 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     // A saved plan was reviewed already; anything else needs a yes (or, in a
     // protected environment, its name).
     let approved = args.auto_approve || args.plan_file.is_some() || args.refresh_only;
+    if !approved && !args.terraform.input {
+        ui.error(
+            Diagnostic::error(format!("{verb} needs approval, and -input=false forbids asking"))
+                .detail("Pass -auto-approve (for CI), or apply a reviewed plan file: gantry plan -out=FILE, then gantry apply FILE."),
+        );
+        return Exit::Failed;
+    }
     if !approved && !std::io::stdin().is_terminal() {
         let answer = if env_settings.protect {
             format!("the environment's name (\"{}\" is protected in gantry.hcl)", global.env)
@@ -39,16 +74,6 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         );
         return Exit::Failed;
     }
-    let saved = match &args.plan_file {
-        Some(path) => match SavedPlan::read(path) {
-            Ok(saved) => Some(saved),
-            Err(e) => {
-                ui.error(Diagnostic::error(format!("Cannot apply {}: {e}", path.display())));
-                return Exit::Failed;
-            }
-        },
-        None => None,
-    };
     if let Some(saved) = saved.as_ref().filter(|s| destroy && !s.options.destroy) {
         let _ = saved;
         ui.error(
@@ -71,7 +96,11 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
                 Ok(t) => t,
                 Err(e) => return e,
             };
-            PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy, targets }
+            let replace = match super::plan::parse_targets(ui, &args.replace) {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy, targets, replace }
         }
     };
     let verb = if options.destroy { "destroy" } else { verb };
@@ -96,7 +125,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
     }
     let backend = backend_with(global, &loaded.stack.name, &env_settings).await;
     // The lock is held from before the plan until the state is final.
-    let lock = match backend.lock(verb).await {
+    let lock = match take_lock(backend.as_ref(), verb, &args.terraform).await {
         Ok(lock) => lock,
         Err(e) => {
             ui.error(Diagnostic::error(format!("Cannot {verb}: {e}")));
@@ -190,15 +219,26 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         backend: backend.as_ref(),
         parallelism: args.parallelism,
     };
+    let in_flight = InFlight::default();
+    let still = in_flight.report_every(still_interval());
     let mut print_event = |e: Event| match e {
-        Event::Started { addr, action } => println!("{addr}: {}...", progressive(action)),
-        Event::Finished { addr, action, elapsed, id } => println!(
-            "{addr}: {} after {}s{}",
-            completed(action),
-            elapsed.as_secs(),
-            id.map(|i| format!(" [id={i}]")).unwrap_or_default()
-        ),
-        Event::Failed { addr, action, error } => eprintln!("{addr}: {} failed: {error}", progressive(action)),
+        Event::Started { addr, action } => {
+            println!("{addr}: {}...", progressive(action));
+            in_flight.started(&addr.to_string(), action);
+        }
+        Event::Finished { addr, action, elapsed, id } => {
+            in_flight.ended(&addr.to_string());
+            println!(
+                "{addr}: {} after {}s{}",
+                completed(action),
+                elapsed.as_secs(),
+                id.map(|i| format!(" [id={i}]")).unwrap_or_default()
+            )
+        }
+        Event::Failed { addr, action, error } => {
+            in_flight.ended(&addr.to_string());
+            eprintln!("{addr}: {} failed: {error}", progressive(action))
+        }
         Event::Interrupted { in_flight } => eprintln!("Stopping: waiting for {in_flight} operation(s) in flight."),
     };
     let result = tokio::select! {
@@ -212,6 +252,7 @@ pub async fn apply(global: &Global, ui: &Ui, args: ApplyArgs, destroy: bool) -> 
         }
     };
     interrupt.abort();
+    still.abort();
     let report = match result {
         Ok(r) => r,
         Err(e @ crate::state::StateError::Conflict { .. }) => {
@@ -335,6 +376,99 @@ fn completed(action: Action) -> &'static str {
         Action::DeleteThenCreate | Action::CreateThenDelete => "Replacement complete",
         Action::NoOp => "Read complete",
     }
+}
+
+/// The state lock, as `-lock` and `-lock-timeout` ask: none at all (with a
+/// warning), at once, or waiting for its holder up to the timeout.
+async fn take_lock(
+    backend: &dyn crate::state::Backend,
+    verb: &str,
+    flags: &crate::cli::TerraformFlags,
+) -> Result<Option<Box<dyn crate::state::HeldLock>>, crate::state::StateError> {
+    if !flags.lock {
+        eprintln!(
+            "Warning: -lock=false: the state is not locked; another run changing it now would be lost or refused."
+        );
+        return Ok(None);
+    }
+    let deadline = flags.lock_timeout.map(|t| std::time::Instant::now() + t);
+    let mut told = false;
+    loop {
+        match backend.lock(verb).await {
+            Ok(lock) => return Ok(Some(lock)),
+            Err(crate::state::StateError::Locked(info)) if deadline.is_some_and(|d| std::time::Instant::now() < d) => {
+                if !told {
+                    eprintln!("Waiting for the state lock held by {} (operation {})...", info.who, info.operation);
+                    told = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The operations running, so that a slow one is reported as Terraform
+/// does: "ADDR: Still creating... [10s elapsed]" every ten seconds.
+#[derive(Clone, Default)]
+struct InFlight(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Running>>>);
+
+/// One running operation: what, since when, and how many intervals of it
+/// were reported.
+struct Running {
+    action: Action,
+    since: std::time::Instant,
+    reported: u32,
+}
+
+impl InFlight {
+    fn started(&self, addr: &str, action: Action) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(addr.to_string(), Running { action, since: std::time::Instant::now(), reported: 0 });
+        }
+    }
+
+    fn ended(&self, addr: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(addr);
+        }
+    }
+
+    /// Prints a line for each operation each time it has run another
+    /// `interval` (checked four times a second).
+    fn report_every(&self, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+            loop {
+                ticks.tick().await;
+                let mut lines = Vec::new();
+                match this.0.lock() {
+                    Ok(mut map) => {
+                        for (addr, running) in map.iter_mut() {
+                            let intervals = (running.since.elapsed().as_millis() / interval.as_millis().max(1)) as u32;
+                            if intervals > running.reported {
+                                running.reported = intervals;
+                                let verb = progressive(running.action).to_lowercase();
+                                let secs = interval.as_secs() * u64::from(intervals);
+                                lines.push(format!("{addr}: Still {verb}... [{secs}s elapsed]"));
+                            }
+                        }
+                    }
+                    Err(_) => return,
+                }
+                for line in lines {
+                    println!("{line}");
+                }
+            }
+        })
+    }
+}
+
+/// Ten seconds, as Terraform; `GANTRY_PROGRESS_SECS` changes it (tests).
+fn still_interval() -> std::time::Duration {
+    let secs = std::env::var("GANTRY_PROGRESS_SECS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(10);
+    std::time::Duration::from_secs(secs.max(1))
 }
 
 #[cfg(test)]

@@ -69,6 +69,12 @@ impl Ui {
 
 pub async fn run(cli: Cli) -> Exit {
     let ui = Ui::new(&cli.global);
+    if let Some(dir) = &cli.global.chdir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            ui.error(Diagnostic::error(format!("Cannot switch to -chdir={}: {e}", dir.display())));
+            return Exit::Failed;
+        }
+    }
     let g = &cli.global;
     match cli.command {
         Command::Validate(args) => inspect::validate(g, &ui, args),
@@ -100,6 +106,11 @@ pub async fn run(cli: Cli) -> Exit {
             tfstate::export_terraform(g, &ui, out.as_deref()).await
         }
         Command::ForceUnlock { id } => inspect::force_unlock(g, &ui, &id).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "gantry", &mut std::io::stdout());
+            Exit::Ok
+        }
     }
 }
 
@@ -181,9 +192,23 @@ pub fn resolve_vars(
         ui.error(d);
         Exit::Failed
     })?;
+    for name in secret_command_line_vars(stack, args) {
+        ui.error(Diagnostic::warning(format!("The sensitive variable {name} was given with -var")).detail(format!(
+            "Command lines are visible to other users of this machine (ps) and kept in shell history and CI logs. \
+             Pass it through the environment instead: TF_VAR_{name}=... (gantry never prints it)."
+        )));
+    }
     vars::resolve(stack, &vars::VarSources::from_process(tfvars, args.vars.clone())).map_err(|diags| {
         ui.report(&diags, &stack.sources);
         Exit::Failed
+    })
+}
+
+/// Names of sensitive variables given with `-var NAME=VALUE`.
+pub fn secret_command_line_vars<'a>(stack: &'a Stack, args: &'a VarArgs) -> impl Iterator<Item = &'a str> {
+    args.vars.iter().filter_map(|arg| {
+        let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n).trim();
+        stack.variables.get(name).filter(|v| v.sensitive).map(|v| v.name.as_str())
     })
 }
 

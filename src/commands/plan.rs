@@ -17,8 +17,20 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
         Ok(t) => t,
         Err(e) => return e,
     };
-    let options =
-        PlanOptions { refresh: !args.no_refresh, refresh_only: args.refresh_only, destroy: args.destroy, targets };
+    let replace = match parse_targets(ui, &args.replace) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    // Plan writes nothing, so it takes no lock: -lock and -lock-timeout are
+    // accepted for Terraform's scripts and have nothing to do.
+    let _ = (&args.terraform.lock, &args.terraform.lock_timeout);
+    let options = PlanOptions {
+        refresh: !args.no_refresh,
+        refresh_only: args.refresh_only,
+        destroy: args.destroy,
+        targets,
+        replace,
+    };
     let mut loaded = match load(global, ui) {
         Ok(l) => l,
         Err(e) => return e,
@@ -83,7 +95,16 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
             options: &options,
         };
         let json = json.take().unwrap_or_else(|| render::json::render(&planned.plan));
-        let saved = SavedPlan::new(&saved_inputs, &planned.plan, json, text);
+        let mut saved = SavedPlan::new(&saved_inputs, &planned.plan, json, text);
+        let secret: Vec<&str> = super::secret_command_line_vars(&loaded.stack, &args.vars).collect();
+        saved.var_args = args
+            .vars
+            .vars
+            .iter()
+            .filter(|a| !secret.contains(&a.split_once('=').map_or(a.as_str(), |(n, _)| n).trim()))
+            .cloned()
+            .collect();
+        saved.var_file = args.vars.var_file.as_ref().map(|f| f.display().to_string());
         if let Err(e) = saved.write(out) {
             ui.error(Diagnostic::error(e.to_string()));
             return Exit::Failed;

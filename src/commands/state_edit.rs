@@ -65,8 +65,11 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
         Ok(l) => l,
         Err(e) => return fail(ui, Diagnostic::error(format!("Cannot import: {e}"))),
     };
-    let mut state = match backend.read().await {
-        Ok(s) => s.unwrap_or_default(),
+    let mut state = match backend.read().await.and_then(|s| {
+        let s = s.unwrap_or_default();
+        s.require_key().map(|()| s)
+    }) {
+        Ok(s) => s,
         Err(e) => return fail(ui, Diagnostic::error(e.to_string())),
     };
     if state.get(&addr).is_some() {

@@ -123,6 +123,21 @@ pub fn diff(
     Diff { action, after, changed, replace_paths }
 }
 
+/// The reason of a replacement `-replace=ADDR` asked for.
+pub const REPLACE_REQUESTED: &str = "replacement requested with -replace";
+
+/// Turns an update or no-op into a replace, as `-replace=ADDR` asks: the
+/// object is made anew, so every attribute AWS computes is unknown again.
+pub fn force_replace(d: &mut Diff, schema: &Schema, create_before_destroy: bool) {
+    if !matches!(d.action, Action::NoOp | Action::Update) {
+        return;
+    }
+    d.action = if create_before_destroy { Action::CreateThenDelete } else { Action::DeleteThenCreate };
+    for attr in schema.attrs.iter().filter(|a| !a.is_settable() && a.name != "tags_all") {
+        d.after.insert(attr.name.to_string(), Value::Unknown.marked_if(attr.sensitive));
+    }
+}
+
 /// Fills optional-computed attributes left unset inside nested blocks with
 /// what AWS reported for the same block, so they cause no diff.
 fn fill_computed_in_blocks(block: &crate::resources::BlockSchema, wanted: Value, prior: &Value) -> Value {

@@ -4,7 +4,10 @@
 //! actions are all exactly as when it was saved.
 //!
 //! A saved plan holds no secret: the renderings mask sensitive values, and
-//! sensitive variables are kept as keyed hashes under a random per-plan salt.
+//! sensitive variables are kept as keyed hashes. Their key is derived from
+//! the state's hash key and a random per-plan salt, so the plan file alone
+//! (a CI artifact, say) does not let anyone test guesses of a secret. Only a
+//! plan of an environment without state yet is keyed by the salt alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,7 +24,8 @@ use super::walk::PlanOptions;
 use super::{Action, Plan};
 
 pub const FORMAT: &str = "gantry-plan";
-pub const VERSION: u32 = 1;
+/// 2: the hashes of sensitive variables are keyed with the state's key.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StateRef {
@@ -34,6 +38,8 @@ pub struct SavedOptions {
     pub destroy: bool,
     pub refresh_only: bool,
     pub targets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +49,17 @@ pub struct SavedPlan {
     pub gantry_version: String,
     pub stack: String,
     pub environment: String,
+    /// The stack folder as given to plan (`-s`), so that `apply FILE` run
+    /// from the same place needs no `-s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_dir: Option<String>,
+    /// The `-var` arguments plan was given, except those of sensitive
+    /// variables, and its `-var-file`: `apply FILE` reuses them when given
+    /// none, as Terraform's plan files carry their variables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub var_args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub var_file: Option<String>,
     pub created: String,
     /// The state the plan was computed against; `None` for a new environment.
     pub state: Option<StateRef>,
@@ -99,13 +116,16 @@ impl SavedPlan {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
         let salt = hex::encode(salt);
-        let (variables_hash, sensitive_inputs) = hash_vars(inputs.vars, &salt);
+        let (variables_hash, sensitive_inputs) = hash_vars(inputs.vars, &vars_key(&salt, inputs.state));
         SavedPlan {
             format: FORMAT.into(),
             version: VERSION,
             gantry_version: env!("CARGO_PKG_VERSION").into(),
             stack: inputs.stack.name.clone(),
             environment: inputs.env.to_string(),
+            stack_dir: Some(inputs.stack.dir.display().to_string()),
+            var_args: Vec::new(),
+            var_file: None,
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             state: inputs.state.map(|s| StateRef { lineage: s.lineage.clone(), serial: s.serial }),
             config_hash: config_hash(inputs.stack, inputs.tfvars),
@@ -116,6 +136,7 @@ impl SavedPlan {
                 destroy: inputs.options.destroy,
                 refresh_only: inputs.options.refresh_only,
                 targets: inputs.options.targets.iter().map(ToString::to_string).collect(),
+                replace: inputs.options.replace.iter().map(ToString::to_string).collect(),
             },
             actions: actions(plan),
             plan: json,
@@ -148,18 +169,19 @@ impl SavedPlan {
     }
 
     pub fn plan_options(&self) -> Result<PlanOptions, SavedPlanError> {
-        let targets = self
-            .options
-            .targets
-            .iter()
-            .map(|t| t.parse::<InstanceAddr>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| SavedPlanError::Read { path: "plan".into(), message: e.to_string() })?;
+        let parse = |addrs: &[String]| {
+            addrs
+                .iter()
+                .map(|t| t.parse::<InstanceAddr>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| SavedPlanError::Read { path: "plan".into(), message: e.to_string() })
+        };
         Ok(PlanOptions {
             refresh: true,
             refresh_only: self.options.refresh_only,
             destroy: self.options.destroy,
-            targets,
+            targets: parse(&self.options.targets)?,
+            replace: parse(&self.options.replace)?,
         })
     }
 
@@ -174,7 +196,10 @@ impl SavedPlan {
         if self.config_hash != config_hash(inputs.stack, inputs.tfvars) {
             return Err(SavedPlanError::ConfigChanged);
         }
-        let (variables_hash, sensitive) = hash_vars(inputs.vars, &self.salt);
+        // Keyed as when planned: with the state's key only if there was a
+        // state then (a state that appeared since is refused below).
+        let state = inputs.state.filter(|_| self.state.is_some());
+        let (variables_hash, sensitive) = hash_vars(inputs.vars, &vars_key(&self.salt, state));
         let mut differing: Vec<String> = Vec::new();
         if variables_hash != self.variables_hash {
             differing.push("non-sensitive variables".into());
@@ -242,6 +267,15 @@ pub fn config_hash(stack: &Stack, tfvars: Option<&Path>) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The key of the hashes of sensitive variables: the salt keyed with the
+/// state's hash key when there is a state.
+fn vars_key(salt: &str, state: Option<&State>) -> String {
+    match state {
+        Some(state) => state.hasher().hash(&serde_json::Value::String(salt.to_string())),
+        None => salt.to_string(),
+    }
+}
+
 fn hash_vars(vars: &BTreeMap<String, Value>, salt: &str) -> (String, BTreeMap<String, String>) {
     let keyed = SecretHasher::new(salt);
     let mut plain = serde_json::Map::new();
@@ -255,4 +289,23 @@ fn hash_vars(vars: &BTreeMap<String, Value>, salt: &str) -> (String, BTreeMap<St
     }
     let digest = Sha256::digest(serde_json::Value::Object(plain).to_string().as_bytes());
     (hex::encode(digest), sensitive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With a state, the file's salt alone does not reproduce the hashes:
+    /// guessing a secret from a plan artifact needs the state's key too.
+    #[test]
+    fn sensitive_inputs_are_keyed_with_the_states_key() {
+        let vars = BTreeMap::from([("secret".to_string(), Value::string("canary").mark_sensitive())]);
+        let state = State::new();
+        let (_, with_state) = hash_vars(&vars, &vars_key("00ff", Some(&state)));
+        let (_, salt_only) = hash_vars(&vars, &vars_key("00ff", None));
+        assert_ne!(with_state["secret"], salt_only["secret"]);
+        let (_, again) = hash_vars(&vars, &vars_key("00ff", Some(&state)));
+        assert_eq!(with_state, again, "the same state key and salt give the same hashes");
+        assert_ne!(hash_vars(&vars, &vars_key("00ff", Some(&State::new()))).1, with_state, "another state's key");
+    }
 }

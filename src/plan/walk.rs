@@ -39,6 +39,8 @@ pub struct PlanOptions {
     pub destroy: bool,
     /// Limit the plan to these addresses and what they depend on.
     pub targets: Vec<InstanceAddr>,
+    /// Replace these instances even when nothing changed (`-replace`).
+    pub replace: Vec<InstanceAddr>,
 }
 
 pub use crate::node_eval::{eval_provider, ProviderValues};
@@ -61,6 +63,8 @@ pub struct Planned {
 pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOptions) -> Result<Planned, Diagnostics> {
     let PlanInputs { stack, graph, env, vars } = inputs;
     let mut prior = prior.unwrap_or_default();
+    // Hashes compared with another key would all read as changed.
+    prior.require_key().map_err(|e| Diagnostics::from(Diagnostic::error(e.to_string())))?;
     let moves = super::moves::apply_moves(stack, graph, &mut prior)?;
     let mut values = Values::for_graph(stack, graph, vars);
     let mut diags = Diagnostics::default();
@@ -214,7 +218,7 @@ fn plan_resource(
     options: &PlanOptions,
     changes: &mut Vec<ResourceChange>,
 ) -> Result<(), Diagnostics> {
-    let _ = (graph, options);
+    let _ = graph;
     let Some(config) = stack.resource_config(addr) else { return Ok(()) };
     let Some(rt) = resources::resource_type(&addr.rtype) else { return Ok(()) };
     let schema = rt.schema();
@@ -265,7 +269,11 @@ fn plan_resource(
             continue;
         }
         let prior = refreshed.get(&iaddr).map(state_values);
-        let d = diff(schema, &desired, prior.as_ref(), &config.lifecycle, &hasher);
+        let mut d = diff(schema, &desired, prior.as_ref(), &config.lifecycle, &hasher);
+        let forced = options.replace.contains(&iaddr) && prior.is_some();
+        if forced {
+            super::diff::force_replace(&mut d, schema, config.lifecycle.create_before_destroy);
+        }
         diags.extend(crate::node_eval::check_conditions(
             &config.lifecycle.conditions,
             &scope,
@@ -282,7 +290,7 @@ fn plan_resource(
             after: Some(d.after),
             replace_paths: d.replace_paths,
             changed: d.changed,
-            reason: None,
+            reason: forced.then(|| super::diff::REPLACE_REQUESTED.to_string()),
         });
     }
     let repeated = !matches!(config.repetition, Repetition::Single);

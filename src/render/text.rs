@@ -173,6 +173,10 @@ impl TextRenderer {
                 Some(r) if r != "destroy" => format!("will be destroyed\n  # (because {r})"),
                 _ => "will be destroyed".to_string(),
             },
+            // Terraform's words for -replace.
+            Action::DeleteThenCreate | Action::CreateThenDelete if c.reason.is_some() => {
+                "will be replaced, as requested".to_string()
+            }
             Action::DeleteThenCreate | Action::CreateThenDelete => "must be replaced".to_string(),
             Action::NoOp => "is unchanged".to_string(),
         };

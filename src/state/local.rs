@@ -1,25 +1,37 @@
 //! Local state files: `<state dir>/<stack>/<env>.json`, mode 0600, written
 //! atomically (temporary file, fsync, rename) with the previous version kept
-//! as `<env>.json.backup`.
+//! as `<env>.json.backup`. Their hash keys live in a key folder elsewhere
+//! (see [`super::key`]).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::backend::{Backend, HeldLock};
+use super::key::{self, KeyDir, KnownKeys};
 use super::{parse, Lock, LockInfo, State, StateError};
 
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
     pub path: PathBuf,
+    /// Where the hash keys are kept.
+    pub keys: KeyDir,
+    known: Arc<KnownKeys>,
 }
 
 impl LocalBackend {
+    /// The state of `stack`/`env` under `state_dir`, its key in the key
+    /// folder the environment names ([`KeyDir::from_env`]).
     pub fn new(state_dir: &Path, stack: &str, env: &str) -> LocalBackend {
-        LocalBackend { path: state_dir.join(stack).join(format!("{env}.json")) }
+        LocalBackend::with_keys(state_dir, stack, env, KeyDir::from_env())
+    }
+
+    pub fn with_keys(state_dir: &Path, stack: &str, env: &str, keys: KeyDir) -> LocalBackend {
+        LocalBackend { path: state_dir.join(stack).join(format!("{env}.json")), keys, known: Arc::default() }
     }
 
     pub fn lock_path(&self) -> PathBuf {
@@ -40,8 +52,23 @@ impl LocalBackend {
         with_suffix(&self.path, ".backup")
     }
 
-    /// Reads the state, `None` when the environment has none yet.
+    /// Reads the state with its key, `None` when the environment has none
+    /// yet.
     pub fn read_sync(&self) -> Result<Option<State>, StateError> {
+        let Some(mut state) = self.read_document()? else { return Ok(None) };
+        if state.key.0.is_none() {
+            let stored = self.keys.read(&state.lineage)?;
+            if stored.is_some() {
+                self.known.insert(&state.lineage);
+            }
+            let location = self.keys.path(&state.lineage).display().to_string();
+            key::attach(&mut state, stored, location);
+        }
+        Ok(Some(state))
+    }
+
+    /// The state document alone.
+    fn read_document(&self) -> Result<Option<State>, StateError> {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -53,7 +80,7 @@ impl LocalBackend {
     /// Writes `state` with its serial incremented, refusing when the file on
     /// disk is not the version `state` was read from.
     pub fn write_sync(&self, state: &mut State) -> Result<(), StateError> {
-        if let Some(on_disk) = self.read_sync()? {
+        if let Some(on_disk) = self.read_document()? {
             if on_disk.lineage != state.lineage || on_disk.serial != state.serial {
                 return Err(StateError::Conflict {
                     path: self.display(),
@@ -65,6 +92,14 @@ impl LocalBackend {
         }
         let before = state.serial;
         state.serial = next_serial(&self.display(), before)?;
+        // The key first: a state on disk never depends on a key not kept.
+        if let Some(key) = state.key.0.as_ref().filter(|_| !self.known.contains(&state.lineage)) {
+            if let Err(e) = self.keys.write(&state.lineage, key) {
+                state.serial = before;
+                return Err(e);
+            }
+            self.known.insert(&state.lineage);
+        }
         let result = self.write_atomically(&state.to_json());
         if result.is_err() {
             state.serial = before;
@@ -213,16 +248,52 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// A backend whose keys stay in the test's folder.
+    fn backend_in(dir: &Path) -> LocalBackend {
+        LocalBackend::with_keys(dir, "stack", "dev", KeyDir { dir: dir.join("keys") })
+    }
+
+    #[test]
+    fn the_key_is_kept_apart_and_a_format_1_state_is_upgraded_on_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend_in(dir.path());
+        // A format-1 file: its key inline.
+        let v1 = r#"{"version": 1, "lineage": "l-1", "serial": 4, "gantry_version": "0.1.0",
+            "hash_key": "00112233", "resources": [], "outputs": {"o": {"value": null, "sensitive": true, "hash": "h"}}}"#;
+        fs::create_dir_all(backend.path.parent().unwrap()).unwrap();
+        fs::write(&backend.path, v1).unwrap();
+        let mut state = backend.read_sync().unwrap().unwrap();
+        assert_eq!(state.version, crate::state::STATE_VERSION);
+        let hash = state.hasher().hash(&serde_json::json!("canary"));
+        assert_eq!(hash, crate::state::SecretHasher::new("00112233").hash(&serde_json::json!("canary")));
+        backend.write_sync(&mut state).unwrap();
+        let text = fs::read_to_string(&backend.path).unwrap();
+        assert!(!text.contains("00112233") && !text.contains("hash_key"), "{text}");
+        assert!(text.contains("\"version\": 2"), "{text}");
+        assert_eq!(backend.keys.read("l-1").unwrap().as_deref(), Some("00112233"));
+        // Read back: the same key, from the key folder.
+        let again = backend.read_sync().unwrap().unwrap();
+        assert_eq!(again.hasher().hash(&serde_json::json!("canary")), hash);
+
+        // Without its key, a state that seals values is refused by the
+        // commands that compare hashes, and names where the key belongs.
+        fs::remove_file(backend.keys.path("l-1")).unwrap();
+        let keyless = backend.read_sync().unwrap().unwrap();
+        let err = keyless.require_key().unwrap_err();
+        assert!(matches!(err, StateError::KeyMissing { .. }), "{err}");
+        assert!(err.to_string().contains(&backend.keys.path("l-1").display().to_string()), "{err}");
+    }
+
     #[tokio::test]
     async fn keeps_the_backend_contract() {
         let dir = tempfile::tempdir().unwrap();
-        super::super::backend::conformance(&LocalBackend::new(dir.path(), "stack", "dev")).await;
+        super::super::backend::conformance(&backend_in(dir.path())).await;
     }
 
     #[test]
     fn writes_atomically_with_backup_and_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let backend = backend_in(dir.path());
         assert!(backend.read_sync().unwrap().is_none());
         let mut state = State::new();
         backend.write_sync(&mut state).unwrap();
@@ -237,7 +308,7 @@ mod tests {
     #[test]
     fn the_largest_serial_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let backend = backend_in(dir.path());
         let mut state = State::new();
         state.serial = u64::MAX;
         fs::create_dir_all(backend.path.parent().unwrap()).unwrap();
@@ -251,7 +322,7 @@ mod tests {
     #[test]
     fn temporaries_of_dead_writers_are_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let backend = backend_in(dir.path());
         let mut state = State::new();
         backend.write_sync(&mut state).unwrap();
         // A pid that cannot be running (above the kernel's maximum).
@@ -269,7 +340,7 @@ mod tests {
     #[test]
     fn the_backup_is_the_previous_version() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let backend = backend_in(dir.path());
         let mut state = State::new();
         backend.write_sync(&mut state).unwrap();
         backend.write_sync(&mut state).unwrap();
@@ -282,7 +353,7 @@ mod tests {
     #[test]
     fn refuses_to_overwrite_a_newer_serial() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let backend = backend_in(dir.path());
         let mut a = State::new();
         backend.write_sync(&mut a).unwrap();
         let mut b = backend.read_sync().unwrap().unwrap();
@@ -293,7 +364,7 @@ mod tests {
     #[test]
     fn corrupt_file_is_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = LocalBackend::new(dir.path(), "stack", "dev");
+        let backend = backend_in(dir.path());
         fs::create_dir_all(backend.path.parent().unwrap()).unwrap();
         fs::write(&backend.path, "{ not json").unwrap();
         assert!(matches!(backend.read_sync(), Err(StateError::Corrupt { .. })));

@@ -27,6 +27,20 @@ pub struct LockInfo {
     pub start_time: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// Remote locks only: until when the lock holds without a heartbeat
+    /// (RFC 3339). The holder pushes it forward every third of the lock's
+    /// lifetime; a lock past it was left by a run that stopped beating (a
+    /// crash, a lost machine) and may be taken over. None: no expiry (local
+    /// locks, and Terraform's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// How long a remote lock lives without a heartbeat: two minutes, or
+/// `GANTRY_LOCK_TTL_SECS` (at least 1).
+pub fn remote_lock_ttl() -> std::time::Duration {
+    let secs = std::env::var("GANTRY_LOCK_TTL_SECS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(120);
+    std::time::Duration::from_secs(secs.max(1))
 }
 
 impl LockInfo {
@@ -47,7 +61,24 @@ impl LockInfo {
             path: location.to_string(),
             start_time: process_start_time(std::process::id()),
             boot_id: boot_id(),
+            expires: None,
         }
+    }
+
+    /// The same lock, valid for `ttl` from now.
+    pub fn expiring_in(mut self, ttl: std::time::Duration) -> LockInfo {
+        let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let until = chrono::Utc::now().checked_add_signed(ttl).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        self.expires = Some(until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        self
+    }
+
+    /// True when the lock has an expiry and it has passed.
+    pub fn is_expired(&self) -> bool {
+        self.expires
+            .as_deref()
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+            .is_some_and(|e| e < chrono::Utc::now())
     }
 
     /// True when the holder ran on this host and its process is provably
@@ -128,6 +159,8 @@ impl std::fmt::Display for LockInfo {
         )?;
         if self.holder_is_gone() {
             write!(f, ". That process is no longer running: if it crashed, run `gantry force-unlock {}`", self.id)?;
+        } else if let Some(expires) = &self.expires {
+            write!(f, ". Its holder keeps it alive; without a heartbeat it expires at {expires}")?;
         }
         Ok(())
     }

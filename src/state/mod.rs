@@ -4,6 +4,7 @@
 
 pub mod backend;
 mod hash;
+pub mod key;
 pub mod local;
 mod lock;
 pub mod migrate;
@@ -18,13 +19,18 @@ use crate::resources::Attrs;
 
 pub use backend::{Backend, HeldLock};
 pub use hash::SecretHasher;
+pub use key::{KeyDir, KeyStore, SsmKeys};
 pub use local::LocalBackend;
 pub use lock::{who, Lock, LockInfo};
 pub use migrate::RefuseUnmigrated;
 pub use s3::S3Backend;
 
-/// The state format this build reads and writes.
-pub const STATE_VERSION: u32 = 1;
+/// The state format this build writes. It reads every older one and
+/// upgrades it in memory (the next write stores the new format):
+/// - 1 → 2: the hash key leaves the file for a key store (see [`key`]);
+///   `origin`, `deposed`, and the `name_was_free` and `sensitive` fields of
+///   pending creates are new (absent means none).
+pub const STATE_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct State {
@@ -35,8 +41,20 @@ pub struct State {
     /// Incremented on every write.
     pub serial: u64,
     pub gantry_version: String,
-    /// Key of the hashes of sensitive attributes (random per lineage).
-    pub hash_key: String,
+    /// The key of the hashes of sensitive values: never written with the
+    /// state (the backend's key store keeps it), attached when read.
+    #[serde(skip)]
+    pub key: StateKey,
+    /// Where the key should have been, when a state that seals values was
+    /// read and its key was not found.
+    #[serde(skip)]
+    pub key_missing_at: Option<String>,
+    /// Format 1 kept the key inline: read (to upgrade), never written.
+    #[serde(default, rename = "hash_key", skip_serializing)]
+    legacy_hash_key: Option<String>,
+    /// Where this state came from when it was imported from another tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
     #[serde(default)]
     pub resources: Vec<ResourceState>,
     #[serde(default)]
@@ -51,6 +69,39 @@ pub struct State {
     /// next apply deletes them; until then they are not forgotten.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deposed: Vec<ResourceState>,
+}
+
+/// The hash key, hex. Not part of the document, so not part of equality:
+/// a state read back equals the state written whatever the key store did.
+#[derive(Clone, Default)]
+pub struct StateKey(pub(crate) Option<String>);
+
+impl PartialEq for StateKey {
+    fn eq(&self, _: &StateKey) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "StateKey(..)" } else { "StateKey(none)" })
+    }
+}
+
+/// The state another tool kept, that this one was imported from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Origin {
+    /// "terraform" (OpenTofu writes the same format).
+    pub tool: String,
+    /// Where it was read: a path or `s3://bucket/key`.
+    pub source: String,
+    pub lineage: String,
+    pub serial: u64,
+    /// The version of the tool that wrote it, as the file says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_version: Option<String>,
+    /// When gantry imported it (RFC 3339).
+    pub imported_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -103,15 +154,15 @@ pub struct PendingCreate {
 
 impl State {
     pub fn new() -> State {
-        use rand::RngCore;
-        let mut key = [0u8; 32];
-        rand::rng().fill_bytes(&mut key);
         State {
             version: STATE_VERSION,
             lineage: uuid::Uuid::new_v4().to_string(),
             serial: 0,
             gantry_version: env!("CARGO_PKG_VERSION").to_string(),
-            hash_key: hex::encode(key),
+            key: StateKey(Some(key::new_key())),
+            key_missing_at: None,
+            legacy_hash_key: None,
+            origin: None,
             resources: Vec::new(),
             outputs: BTreeMap::new(),
             pending: Vec::new(),
@@ -136,8 +187,31 @@ impl State {
         Some(self.resources.remove(i))
     }
 
+    /// The hasher of this state's sensitive values. Without a key (see
+    /// [`State::require_key`], which commands that compare hashes call
+    /// first) a throwaway key: every sealed value then reads as changed,
+    /// never as unchanged.
     pub fn hasher(&self) -> SecretHasher {
-        SecretHasher::new(&self.hash_key)
+        match &self.key.0 {
+            Some(key) => SecretHasher::new(key),
+            None => SecretHasher::new(&key::new_key()),
+        }
+    }
+
+    /// Refuses a state that seals values but whose key was not found.
+    pub fn require_key(&self) -> Result<(), StateError> {
+        match (&self.key.0, &self.key_missing_at) {
+            (None, Some(location)) => {
+                Err(StateError::KeyMissing { lineage: self.lineage.clone(), location: location.clone() })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether any hash of a sensitive value is kept (and so the key matters).
+    pub fn seals_values(&self) -> bool {
+        self.resources.iter().chain(&self.deposed).any(|r| !r.sensitive_attributes.is_empty())
+            || self.outputs.values().any(|o| o.hash.is_some())
     }
 
     /// Serialized form: pretty JSON with a trailing newline (diffable).
@@ -167,6 +241,10 @@ pub enum StateError {
     Corrupt { path: String, line: usize, column: usize, message: String },
     #[error("state file {path} has format version {found}, newer than this gantry understands ({STATE_VERSION}); upgrade gantry. The file was left untouched")]
     Newer { path: String, found: u32 },
+    #[error("the state of lineage {lineage} keeps hashes of sensitive values, but their key is not at {location}. The key is kept apart from the state so that a copy of the state cannot be used to guess secrets: copy it there from the machine that wrote this state (or set GANTRY_KEY_DIR to the folder that holds it)")]
+    KeyMissing { lineage: String, location: String },
+    #[error("a different hash key is already stored at {location}; it was left untouched. Two states of one lineage with different keys: keep the state that goes with the stored key")]
+    KeyMismatch { location: String },
     #[error("state is locked by {0}")]
     Locked(Box<LockInfo>),
     #[error("state file {path} was changed by someone else since it was read (expected lineage {lineage} serial {expected}, found serial {found}); re-run the command")]
@@ -200,7 +278,13 @@ pub fn parse(path: &str, text: &str) -> Result<State, StateError> {
     if v.version > STATE_VERSION {
         return Err(StateError::Newer { path: path.to_string(), found: v.version });
     }
-    serde_json::from_str(text).map_err(corrupt)
+    let mut state: State = serde_json::from_str(text).map_err(corrupt)?;
+    // Upgrade on read: format 1 differs only by its inline key.
+    if let Some(key) = state.legacy_hash_key.take() {
+        state.key = StateKey(Some(key));
+    }
+    state.version = STATE_VERSION;
+    Ok(state)
 }
 
 #[cfg(test)]

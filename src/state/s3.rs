@@ -15,9 +15,13 @@
 //!   `<key>.lock`, written with `If-None-Match: *`. Either way a second
 //!   holder fails at once and is told who holds the lock.
 //!
+//! - **The hash key** of the state's sensitive values is an SSM SecureString
+//!   (see [`super::key`]), stored before the first write of a lineage.
+//!
 //! Throttling and 5xx answers are retried by the SDK (see `AwsCtx::load`).
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -28,6 +32,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tokio::sync::Mutex;
 
 use super::backend::{Backend, HeldLock};
+use super::key::{self, KnownKeys, SsmKeys};
 use super::{parse, LockInfo, State, StateError};
 use crate::aws::{classify, AwsCtx, ProviderError};
 
@@ -49,6 +54,8 @@ pub struct S3Backend {
     /// The version of the object this backend read or wrote last: the
     /// condition of the next write.
     seen: Mutex<Seen>,
+    keys: SsmKeys,
+    known: KnownKeys,
 }
 
 #[derive(Debug, Clone)]
@@ -68,12 +75,13 @@ impl S3Backend {
     /// The backend for `s3://bucket/key`, with the clients of `aws` (its
     /// region, retries and path-style addressing when an endpoint is set).
     pub fn new(aws: &AwsCtx, bucket: &str, key: &str, lock_table: Option<&str>) -> S3Backend {
-        S3Backend::with_clients(aws.s3.clone(), aws.dynamodb.clone(), bucket, key, lock_table)
+        S3Backend::with_clients(aws.s3.clone(), aws.dynamodb.clone(), aws.ssm.clone(), bucket, key, lock_table)
     }
 
     pub fn with_clients(
         s3: aws_sdk_s3::Client,
         dynamodb: aws_sdk_dynamodb::Client,
+        ssm: aws_sdk_ssm::Client,
         bucket: &str,
         key: &str,
         lock_table: Option<&str>,
@@ -85,6 +93,8 @@ impl S3Backend {
             key: key.to_string(),
             lock_table: lock_table.map(str::to_string),
             seen: Mutex::new(Seen::Unknown),
+            keys: SsmKeys { ssm },
+            known: KnownKeys::default(),
         }
     }
 
@@ -107,6 +117,7 @@ impl S3Backend {
         S3Backend::with_clients(
             self.s3.clone(),
             self.dynamodb.clone(),
+            self.keys.ssm.clone(),
             &self.bucket,
             &self.record_key(name),
             self.lock_table.as_deref(),
@@ -136,6 +147,7 @@ impl S3Backend {
     /// read last: the object must not have changed since.
     pub async fn put_verbatim(&self, state: &State) -> Result<(), StateError> {
         let mut seen = self.seen.lock().await;
+        key::persist(state, &self.keys, &self.known).await?;
         if matches!(*seen, Seen::Unknown) {
             *seen = self.fetch().await?.1;
         }
@@ -317,7 +329,7 @@ impl S3Backend {
                         key: self.lock_key(),
                         etag: output.e_tag().map(str::to_string),
                     };
-                    return Ok(S3Lock { info, release: Some(release) });
+                    return Ok(S3Lock::new(info, release));
                 }
                 Err(e) if precondition_failed(&e) => {
                     match self.read_lock_object().await? {
@@ -329,7 +341,24 @@ impl S3Backend {
                                 key: self.lock_key(),
                                 etag: Some(etag),
                             };
-                            return Ok(S3Lock { info, release: Some(release) });
+                            return Ok(S3Lock::new(info, release));
+                        }
+                        // Its holder stopped beating: take it over.
+                        Some((holder, etag)) if holder.is_expired() => {
+                            let answer = self
+                                .s3
+                                .delete_object()
+                                .bucket(&self.bucket)
+                                .key(self.lock_key())
+                                .if_match(etag)
+                                .send()
+                                .await;
+                            match answer {
+                                Ok(_) => announce_takeover(&self.lock_location(), &holder),
+                                // Someone else was quicker: look again.
+                                Err(e) if precondition_failed(&e) || code_of(&e) == Some("NoSuchKey") => {}
+                                Err(e) => return Err(self.remote("DeleteObject", e)),
+                            }
                         }
                         Some((holder, _)) => return Err(StateError::Locked(Box::new(holder))),
                         // Released in between: try again.
@@ -363,7 +392,7 @@ impl S3Backend {
                         lock_id: self.lock_id(),
                         info: text,
                     };
-                    return Ok(S3Lock { info, release: Some(release) });
+                    return Ok(S3Lock::new(info, release));
                 }
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
                     match self.read_lock_item(table).await? {
@@ -375,7 +404,27 @@ impl S3Backend {
                                 lock_id: self.lock_id(),
                                 info: stored,
                             };
-                            return Ok(S3Lock { info, release: Some(release) });
+                            return Ok(S3Lock::new(info, release));
+                        }
+                        // Its holder stopped beating: take it over.
+                        Some((holder, stored)) if holder.is_expired() => {
+                            let answer = self
+                                .dynamodb
+                                .delete_item()
+                                .table_name(table)
+                                .key(LOCK_ID, AttributeValue::S(self.lock_id()))
+                                .condition_expression("#info = :info")
+                                .expression_attribute_names("#info", LOCK_INFO)
+                                .expression_attribute_values(":info", AttributeValue::S(stored))
+                                .send()
+                                .await;
+                            match answer {
+                                Ok(_) => announce_takeover(&self.lock_location(), &holder),
+                                Err(e)
+                                    if e.as_service_error()
+                                        .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                                Err(e) => return Err(self.remote("DeleteItem", e)),
+                            }
                         }
                         Some((holder, _)) => return Err(StateError::Locked(Box::new(holder))),
                         None => {}
@@ -401,8 +450,11 @@ impl Backend for S3Backend {
 
     async fn read(&self) -> Result<Option<State>, StateError> {
         let mut seen = self.seen.lock().await;
-        let (state, now) = self.fetch().await?;
+        let (mut state, now) = self.fetch().await?;
         *seen = now;
+        if let Some(state) = state.as_mut() {
+            key::load_into(state, &self.keys, &self.known).await?;
+        }
         Ok(state)
     }
 
@@ -420,6 +472,11 @@ impl Backend for S3Backend {
         }
         let before = state.serial;
         state.serial = super::local::next_serial(&self.location(), before)?;
+        // The key first: a stored state never depends on a key not kept.
+        if let Err(e) = key::persist(state, &self.keys, &self.known).await {
+            state.serial = before;
+            return Err(e);
+        }
         match self.put(&mut seen, state).await {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -436,11 +493,13 @@ impl Backend for S3Backend {
     }
 
     async fn lock(&self, operation: &str) -> Result<Box<dyn HeldLock>, StateError> {
-        let info = LockInfo::for_location(operation, &self.location());
-        let lock = match &self.lock_table {
+        let ttl = super::lock::remote_lock_ttl();
+        let info = LockInfo::for_location(operation, &self.location()).expiring_in(ttl);
+        let mut lock = match &self.lock_table {
             Some(table) => self.lock_with_table(table, info).await?,
             None => self.lock_with_object(info).await?,
         };
+        lock.start_heartbeat(ttl);
         Ok(Box::new(lock))
     }
 
@@ -527,10 +586,54 @@ impl Backend for S3Backend {
     }
 }
 
-/// A lock held in S3 or DynamoDB; dropping it releases it.
+/// A lock held in S3 or DynamoDB; dropping it releases it. While held, a
+/// heartbeat task pushes its expiry forward.
 pub struct S3Lock {
     info: LockInfo,
-    release: Option<Release>,
+    /// What to delete on release; the heartbeat replaces it with each
+    /// renewal (a new ETag, a new Info text).
+    release: Arc<std::sync::Mutex<Option<Release>>>,
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl S3Lock {
+    fn new(info: LockInfo, release: Release) -> S3Lock {
+        S3Lock { info, release: Arc::new(std::sync::Mutex::new(Some(release))), heartbeat: None }
+    }
+
+    /// Renews the lock every third of `ttl` until it is dropped. A renewal
+    /// that finds the lock no longer ours (taken over after it expired, or
+    /// force-unlocked) stops and says so; a failed call is retried at the
+    /// next beat, while the expiry still leaves two more.
+    fn start_heartbeat(&mut self, ttl: std::time::Duration) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let release = Arc::clone(&self.release);
+        let info = self.info.clone();
+        self.heartbeat = Some(runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let Some(current) = release.lock().ok().and_then(|r| r.clone()) else { return };
+                let renewed = info.clone().expiring_in(ttl);
+                match current.renew(&renewed).await {
+                    Ok(next) => {
+                        let ours = next.is_some();
+                        if let Ok(mut slot) = release.lock() {
+                            *slot = next;
+                        }
+                        if !ours {
+                            tracing::warn!(
+                                "the state lock {} (ID {}) is no longer ours: it was taken over or force-unlocked",
+                                info.path,
+                                info.id
+                            );
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::warn!("could not renew the state lock {}: {e}; retrying", info.path),
+                }
+            }
+        }));
+    }
 }
 
 impl HeldLock for S3Lock {
@@ -541,12 +644,61 @@ impl HeldLock for S3Lock {
 
 /// How to let go of a lock: delete exactly what we wrote, never a lock
 /// someone else took after a force-unlock.
+#[derive(Clone)]
 enum Release {
     Object { s3: aws_sdk_s3::Client, bucket: String, key: String, etag: Option<String> },
     Item { dynamodb: aws_sdk_dynamodb::Client, table: String, lock_id: String, info: String },
 }
 
 impl Release {
+    /// Replaces the lock with `info` on condition that it is still what we
+    /// wrote last, and returns how to release the renewed lock. `Ok(None)`:
+    /// it is not ours any more.
+    async fn renew(self, info: &LockInfo) -> Result<Option<Release>, ProviderError> {
+        match self {
+            Release::Object { s3, bucket, key, etag } => {
+                let body = serde_json::to_string_pretty(info).unwrap_or_default();
+                let answer = s3
+                    .put_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .content_type("application/json")
+                    .set_if_match(etag)
+                    .body(ByteStream::from(body.into_bytes()))
+                    .send()
+                    .await;
+                match answer {
+                    Ok(out) => {
+                        let etag = out.e_tag().map(str::to_string);
+                        Ok(Some(Release::Object { s3, bucket, key, etag }))
+                    }
+                    Err(e) if precondition_failed(&e) || code_of(&e) == Some("NoSuchKey") => Ok(None),
+                    Err(e) => Err(classify("PutObject", e)),
+                }
+            }
+            Release::Item { dynamodb, table, lock_id, info: old } => {
+                let text = serde_json::to_string(info).unwrap_or_default();
+                let answer = dynamodb
+                    .put_item()
+                    .table_name(&table)
+                    .item(LOCK_ID, AttributeValue::S(lock_id.clone()))
+                    .item(LOCK_INFO, AttributeValue::S(text.clone()))
+                    .condition_expression("#info = :info")
+                    .expression_attribute_names("#info", LOCK_INFO)
+                    .expression_attribute_values(":info", AttributeValue::S(old))
+                    .send()
+                    .await;
+                match answer {
+                    Ok(_) => Ok(Some(Release::Item { dynamodb, table, lock_id, info: text })),
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                        Ok(None)
+                    }
+                    Err(e) => Err(classify("PutItem", e)),
+                }
+            }
+        }
+    }
+
     async fn run(self) -> Result<(), ProviderError> {
         match self {
             Release::Object { s3, bucket, key, etag } => {
@@ -587,7 +739,13 @@ impl Drop for S3Lock {
     /// runtime it cannot run at all. Both cases are reported with the
     /// force-unlock command.
     fn drop(&mut self) {
-        let Some(release) = self.release.take() else { return };
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+        }
+        // Should a renewal have been cut off after AWS took it, the delete's
+        // condition (the previous ETag or Info) no longer holds and the lock
+        // is left to expire: never deleted blind.
+        let Some(release) = self.release.lock().ok().and_then(|mut r| r.take()) else { return };
         let id = self.info.id.clone();
         let location = self.info.path.clone();
         let report = move |result: Result<(), ProviderError>| {
@@ -617,6 +775,16 @@ fn lock_info(location: &str, bytes: &[u8]) -> Result<LockInfo, StateError> {
         column: e.column(),
         message: e.to_string(),
     })
+}
+
+/// Says whose expired lock was taken over, on the terminal and in the log.
+fn announce_takeover(location: &str, holder: &LockInfo) {
+    let expired = holder.expires.as_deref().unwrap_or("?");
+    tracing::warn!("taking over the expired state lock {location} of {holder}");
+    eprintln!(
+        "Note: the lock on {location} was held by {} (operation {}, pid {} on {}, lock ID {}) and expired at {expired} without a heartbeat; taking it over.",
+        holder.who, holder.operation, holder.pid, holder.host, holder.id
+    );
 }
 
 fn contended(location: &str) -> StateError {

@@ -481,7 +481,9 @@ impl Gantry {
             .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-aws-credentials"))
             .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // State hash keys stay in the test's folder, not in ~/.config.
+            .env("GANTRY_KEY_DIR", home.join("keys"));
         cmd
     }
 }
