@@ -119,6 +119,13 @@ fn terraforms_infrastructure_imports_with_no_changes_and_no_plaintext_secret() {
     assert!(text.contains("data.aws_region.current"), "data sources are listed:\n{text}");
     assert!(text.contains("a76baa64") || text.contains(tfstate["lineage"].as_str().unwrap()), "{text}");
 
+    // The origin is recorded in gantry's state.
+    let state_file = g.state_dir().join("stack/local.json");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    assert_eq!(state["origin"]["lineage"], tfstate["lineage"]);
+    assert_eq!(state["origin"]["serial"], tfstate["serial"]);
+    assert_eq!(state["origin"]["tool"], "terraform");
+
     let (code, text) = run(&["state", "list", "-s", stack_arg, "-e", "local"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("module.params[\"web\"].aws_ssm_parameter.slot[1]"), "{text}");

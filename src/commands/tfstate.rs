@@ -10,7 +10,7 @@ use crate::cli::{Global, ImportTerraformArgs};
 use crate::diag::Diagnostic;
 use crate::graph::Node;
 use crate::state::State;
-use crate::tfstate::{self, ConfigView, TerraformOrigin};
+use crate::tfstate::{self, ConfigView};
 
 fn fail(ui: &Ui, d: Diagnostic) -> Exit {
     ui.error(d);
@@ -120,7 +120,9 @@ pub async fn import_terraform(global: &Global, ui: &Ui, args: ImportTerraformArg
             ),
         );
     }
-    let origin = TerraformOrigin::of(&tf, &args.source);
+    let origin = tfstate::origin_of(&tf, &args.source);
+    let described = tfstate::describe_origin(&origin);
+    state.origin = Some(origin);
     let count = imported.resources.len();
     for resource in imported.resources {
         state.upsert(resource);
@@ -131,7 +133,7 @@ pub async fn import_terraform(global: &Global, ui: &Ui, args: ImportTerraformArg
     }
 
     println!(
-        "Imported {count} resource instance{} from {origin} into {}.",
+        "Imported {count} resource instance{} from {described} into {}.",
         if count == 1 { "" } else { "s" },
         backend.location()
     );

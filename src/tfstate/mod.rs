@@ -17,5 +17,5 @@ pub use error::TfStateError;
 pub use export::{export, Exported};
 pub use format::TfState;
 pub use import::{import, ConfigView, Imported, LeftOut};
-pub use origin::TerraformOrigin;
+pub use origin::{describe as describe_origin, origin_of};
 pub use parse::{parse, read};

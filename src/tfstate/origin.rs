@@ -1,37 +1,27 @@
-//! Where an imported state came from: Terraform's lineage and serial, and
-//! the file or bucket it was read from. Kept here until `State` has a field
-//! for it.
+//! The origin gantry records for a state imported from Terraform: its
+//! lineage and serial, the Terraform version, and the file it was read from.
 
-use serde::{Deserialize, Serialize};
+use crate::state::Origin;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TerraformOrigin {
-    pub lineage: String,
-    pub serial: u64,
-    pub terraform_version: String,
-    /// The path or `s3://bucket/key` read.
-    pub source: String,
-    pub imported_at: String,
-}
-
-impl TerraformOrigin {
-    pub fn of(tf: &super::format::TfState, source: &str) -> TerraformOrigin {
-        TerraformOrigin {
-            lineage: tf.lineage.clone(),
-            serial: tf.serial,
-            terraform_version: tf.terraform_version.clone(),
-            source: source.to_string(),
-            imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        }
+/// The origin of a state imported from `tf`, read from `source`.
+pub fn origin_of(tf: &super::format::TfState, source: &str) -> Origin {
+    Origin {
+        tool: "terraform".into(),
+        source: source.to_string(),
+        lineage: tf.lineage.clone(),
+        serial: tf.serial,
+        tool_version: Some(tf.terraform_version.clone()),
+        imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }
 
-impl std::fmt::Display for TerraformOrigin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Terraform {} state {} (lineage {}, serial {})",
-            self.terraform_version, self.source, self.lineage, self.serial
-        )
-    }
+/// How the import names its origin to the user.
+pub fn describe(origin: &Origin) -> String {
+    format!(
+        "Terraform {} state {} (lineage {}, serial {})",
+        origin.tool_version.as_deref().unwrap_or("(version unknown)"),
+        origin.source,
+        origin.lineage,
+        origin.serial
+    )
 }
