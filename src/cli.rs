@@ -384,6 +384,28 @@ pub enum StateCommand {
     /// configures for it (keeps lineage and serial; the local file is renamed
     /// to <env>.json.migrated, never deleted)
     Migrate,
+    /// Start the environment's state from a Terraform state file (format 4):
+    /// same addresses and ids, secrets sealed, the Terraform file untouched
+    ImportTerraform(ImportTerraformArgs),
+    /// Write the environment's state as a Terraform state (format 4) for
+    /// the same .tf files; sensitive values are left for Terraform to read
+    ExportTerraform {
+        /// The file to write (refused if it exists); standard output without it
+        #[arg(long = "out")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportTerraformArgs {
+    /// The Terraform state: a local terraform.tfstate
+    pub source: String,
+    /// Import even when some objects would be left unmanaged (types gantry
+    /// does not support, objects the stack does not declare); they are listed
+    #[arg(long = "allow-partial")]
+    pub allow_partial: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 /// Terraform spells long options with one dash (`-var`, `-auto-approve`,

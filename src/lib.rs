@@ -21,5 +21,6 @@ pub mod render;
 pub mod resources;
 pub mod scope;
 pub mod state;
+pub mod tfstate;
 pub mod trust_policy;
 pub mod value;

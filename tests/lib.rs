@@ -28,6 +28,7 @@ mod remote_state;
 mod s3_neighbours;
 mod secrets;
 mod smoke;
+mod tfstate;
 mod trust_policy;
 mod type_arguments;
 mod workflow;

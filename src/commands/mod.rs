@@ -8,6 +8,7 @@ mod exec;
 mod inspect;
 mod plan;
 mod state_edit;
+mod tfstate;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -98,6 +99,12 @@ pub async fn run(cli: Cli) -> Exit {
         Command::State(crate::cli::StateCommand::List) => inspect::state_list(g, &ui).await,
         Command::State(crate::cli::StateCommand::Show { address }) => inspect::state_show(g, &ui, &address).await,
         Command::State(crate::cli::StateCommand::Migrate) => state_edit::migrate(g, &ui).await,
+        Command::State(crate::cli::StateCommand::ImportTerraform(args)) => {
+            tfstate::import_terraform(g, &ui, args).await
+        }
+        Command::State(crate::cli::StateCommand::ExportTerraform { out }) => {
+            tfstate::export_terraform(g, &ui, out.as_deref()).await
+        }
         Command::ForceUnlock { id } => inspect::force_unlock(g, &ui, &id).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -42,13 +42,7 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
                 .detail("Write its resource block first, then import into it."),
         );
     };
-    let key_fits = matches!(
-        (&config.repetition, &addr.key),
-        (Repetition::Single, InstanceKey::None)
-            | (Repetition::Count(..), InstanceKey::Index(_))
-            | (Repetition::ForEach(..), InstanceKey::Key(_))
-    );
-    if !key_fits {
+    if !key_fits(config, &addr.key) {
         return fail(
             ui,
             Diagnostic::error(format!("{addr} does not match how {} is repeated", addr.resource))
@@ -129,10 +123,21 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
     Exit::Ok
 }
 
+/// Whether an instance key matches how the resource is repeated: none for
+/// a single resource, an index under count, a string under for_each.
+pub(crate) fn key_fits(config: &crate::config::ResourceConfig, key: &InstanceKey) -> bool {
+    matches!(
+        (&config.repetition, key),
+        (Repetition::Single, InstanceKey::None)
+            | (Repetition::Count(..), InstanceKey::Index(_))
+            | (Repetition::ForEach(..), InstanceKey::Key(_))
+    )
+}
+
 /// Names of the configuration's attributes whose expressions draw on a
 /// sensitive variable, directly or through locals. Found from the
 /// references alone: import evaluates nothing.
-fn sensitive_in_config(stack: &crate::config::Stack, config: &crate::config::ResourceConfig) -> Vec<String> {
+pub(crate) fn sensitive_in_config(stack: &crate::config::Stack, config: &crate::config::ResourceConfig) -> Vec<String> {
     use crate::eval::refs::references;
     use crate::eval::Reference;
     fn draws_on_secret(

@@ -76,17 +76,24 @@ impl Moto {
     /// Starts a server of its own for the calling test, on a free port.
     /// Panics, with moto's output, if it does not come up.
     pub fn start() -> Moto {
-        Moto::start_with(true)
+        Moto::start_with(true, None)
     }
 
     /// A server without AWS's managed IAM policies: resets (and the first
     /// IAM call after one) take milliseconds instead of seconds. For tests
     /// that attach no managed policy.
     pub fn start_lean() -> Moto {
-        Moto::start_with(false)
+        Moto::start_with(false, None)
     }
 
-    fn start_with(managed_policies: bool) -> Moto {
+    /// A lean server whose request recorder (`/moto-api/recorder/...`)
+    /// keeps its recording in `file` rather than in `moto_recording` in
+    /// the current directory.
+    pub fn start_lean_recording_to(file: &Path) -> Moto {
+        Moto::start_with(false, Some(file))
+    }
+
+    fn start_with(managed_policies: bool, recording: Option<&Path>) -> Moto {
         let server = moto_server_path();
         if !server.exists() {
             panic!(
@@ -98,7 +105,7 @@ impl Moto {
         // The free port picked may be taken by someone else before moto binds it.
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match Moto::try_start(&server, managed_policies) {
+            match Moto::try_start(&server, managed_policies, recording) {
                 Ok(moto) => return moto,
                 Err(err) => failures.push(err),
             }
@@ -106,7 +113,7 @@ impl Moto {
         panic!("could not start {}:\n{}", server.display(), failures.join("\n---\n"));
     }
 
-    fn try_start(server: &Path, managed_policies: bool) -> Result<Moto, String> {
+    fn try_start(server: &Path, managed_policies: bool, recording: Option<&Path>) -> Result<Moto, String> {
         let port = free_port();
         let log = tempfile::tempfile().map_err(|e| format!("creating moto's log file: {e}"))?;
         let out = log.try_clone().map_err(|e| e.to_string())?;
@@ -121,6 +128,9 @@ impl Moto {
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
+        if let Some(file) = recording {
+            cmd.env("MOTO_RECORDER_FILEPATH", file);
+        }
         // SAFETY: only async-signal-safe calls, no allocation.
         unsafe {
             cmd.pre_exec(move || {
