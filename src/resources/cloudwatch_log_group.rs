@@ -17,6 +17,7 @@ use aws_sdk_cloudwatchlogs::types::{LogGroup, LogGroupClass};
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::names::name_or_generated;
 use super::support::{
     complete, create_tags, found, get_bool, get_i64, get_nonempty_str, get_str, get_tags, tag_changes, tags_to_json,
     visible_tags,
@@ -95,11 +96,7 @@ impl ResourceType for CloudwatchLogGroup {
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "logs:CreateLogGroup";
         let retention = retention(desired)?;
-        let name = match (get_nonempty_str(desired, "name"), get_nonempty_str(desired, "name_prefix")) {
-            (Some(name), _) => name.to_string(),
-            (None, Some(prefix)) => unique_name(prefix),
-            (None, None) => unique_name("terraform-"),
-        };
+        let name = name_or_generated(desired, "name", "name_prefix");
         aws.count_call();
         aws.logs
             .create_log_group()
@@ -228,15 +225,6 @@ async fn put_retention(aws: &AwsCtx, name: &str, days: i64) -> Result<(), Provid
         .await
         .classify("logs:PutRetentionPolicy")?;
     Ok(())
-}
-
-/// `prefix` + UTC time to the microsecond + a counter, like the provider's
-/// unique names.
-fn unique_name(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
-    format!("{prefix}{}{n:08x}", chrono::Utc::now().format("%Y%m%d%H%M%S%6f"))
 }
 
 /// The group named exactly `name` (DescribeLogGroups matches by prefix).

@@ -8,9 +8,10 @@ use aws_sdk_iam::types::InstanceProfile;
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::names::name_or_generated;
 use super::support::{
-    complete, copy_attrs, create_tags, format_date, found, get_nonempty_str, get_tags, iam_tag_list, iam_tags,
-    require_str, tag_changes, tags_to_json, update_iam_tags, visible_tags,
+    complete, copy_attrs, create_tags, format_date, found, get_nonempty_str, get_tags, has_owner_tags, iam_tag_list,
+    iam_tags, tag_changes, tags_to_json, update_iam_tags, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -22,7 +23,8 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         TYPE_NAME,
         vec![
             Attr::computed("id", Ty::String),
-            Attr::required("name", Ty::String).force_new(),
+            Attr::optional_computed("name", Ty::String).force_new(),
+            Attr::optional_computed("name_prefix", Ty::String).force_new(),
             Attr::optional("path", Ty::String).default("/").force_new(),
             Attr::optional("role", Ty::String),
             Attr::computed("arn", Ty::String),
@@ -45,6 +47,38 @@ impl ResourceType for IamInstanceProfile {
         get_nonempty_str(desired, "name").map(str::to_string)
     }
 
+    async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, _live: &Attrs) -> Result<Option<Tags>, ProviderError> {
+        list_tags(aws, id).await.map(Some)
+    }
+
+    /// A profile whose name was generated (`name_prefix`, or no name) is
+    /// found after an interrupted create by its ownership tags.
+    async fn find_by_owner_tags(&self, aws: &AwsCtx, owner_tags: &Tags) -> Result<Option<String>, ProviderError> {
+        let mut marker = None;
+        loop {
+            aws.count_call();
+            let out = aws
+                .iam
+                .list_instance_profiles()
+                .set_marker(marker)
+                .send()
+                .await
+                .classify("iam:ListInstanceProfiles")?;
+            for profile in out.instance_profiles() {
+                let name = profile.instance_profile_name();
+                if let Some(tags) = found(list_tags(aws, name).await, &[])? {
+                    if has_owner_tags(&tags, owner_tags) {
+                        return Ok(Some(name.to_string()));
+                    }
+                }
+            }
+            marker = out.marker().filter(|_| out.is_truncated()).map(str::to_string);
+            if marker.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
         let aws = ctx.aws;
         let reads = requests.iter().map(|req| async move {
@@ -65,7 +99,8 @@ impl ResourceType for IamInstanceProfile {
 
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "iam:CreateInstanceProfile";
-        let name = require_str(desired, "name", TYPE_NAME)?;
+        let name = name_or_generated(desired, "name", "name_prefix");
+        let name = name.as_str();
         aws.count_call();
         let out = aws
             .iam
@@ -133,8 +168,8 @@ impl ResourceType for IamInstanceProfile {
         .await?;
 
         let mut attrs = Attrs::new();
-        copy_attrs(&mut attrs, desired, &["name", "path", "role", "tags"]);
-        copy_attrs(&mut attrs, prior, &["arn", "unique_id", "create_date"]);
+        copy_attrs(&mut attrs, desired, &["path", "role", "tags"]);
+        copy_attrs(&mut attrs, prior, &["name", "name_prefix", "arn", "unique_id", "create_date"]);
         attrs.insert("id".into(), Value::from(id));
         attrs.insert("tags_all".into(), tags_to_json(&get_tags(desired, "tags_all")));
         Ok(complete(&SCHEMA, attrs))
@@ -219,6 +254,8 @@ fn profile_attrs(profile: &InstanceProfile, args: &Attrs, tags_all: Value) -> At
     let mut attrs = Attrs::new();
     attrs.insert("id".into(), Value::from(profile.instance_profile_name()));
     attrs.insert("name".into(), Value::from(profile.instance_profile_name()));
+    // IAM does not keep the prefix a name was made from.
+    attrs.insert("name_prefix".into(), args.get("name_prefix").cloned().unwrap_or(Value::Null));
     attrs.insert("path".into(), Value::from(profile.path()));
     attrs.insert("arn".into(), Value::from(profile.arn()));
     attrs.insert("unique_id".into(), Value::from(profile.instance_profile_id()));

@@ -11,7 +11,6 @@
 //!   ownership tags.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -20,6 +19,7 @@ use aws_smithy_types::Blob;
 use futures::future::try_join_all;
 use serde_json::Value;
 
+use super::names::name_or_generated;
 use super::support::{
     account_id, complete, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags,
     get_nonempty_str, get_str, get_tags, partition, require_str, tags_to_json, visible_tags,
@@ -95,11 +95,7 @@ impl ResourceType for KeyPair {
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "ec2:ImportKeyPair";
         let public_key = require_str(desired, "public_key", TYPE_NAME)?;
-        let name = match (get_nonempty_str(desired, "key_name"), get_nonempty_str(desired, "key_name_prefix")) {
-            (Some(name), _) => name.to_string(),
-            (None, Some(prefix)) => unique_name(prefix),
-            (None, None) => unique_name("terraform-"),
-        };
+        let name = name_or_generated(desired, "key_name", "key_name_prefix");
         aws.count_call();
         let out = aws
             .ec2
@@ -160,14 +156,6 @@ fn arn(aws: &AwsCtx, account: &str, name: &str) -> String {
     format!("arn:{}:ec2:{}:{account}:key-pair/{name}", partition(&aws.region), aws.region)
 }
 
-/// `prefix` + UTC time to the microsecond + a counter, like the provider's
-/// unique names: distinct within one process and sorted by creation.
-fn unique_name(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
-    format!("{prefix}{}{n:08x}", chrono::Utc::now().format("%Y%m%d%H%M%S%6f"))
-}
-
 /// The attributes of a live key; `prior` keeps the key as written.
 fn key_attrs(key: &KeyPairInfo, prior: &Attrs, arn: String, tags_all: Value) -> Attrs {
     let name = key.key_name().unwrap_or_default();
@@ -209,19 +197,5 @@ async fn describe(
         Ok(out) => Ok(out.key_pairs.unwrap_or_default()),
         Err(e) if e.code() == Some(NOT_FOUND) => Err(ProviderError::NotFound { call: CALL }),
         Err(e) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unique_names_start_with_the_prefix_and_differ() {
-        let a = unique_name("web-");
-        let b = unique_name("web-");
-        assert!(a.starts_with("web-2"), "{a}");
-        assert_eq!(a.len(), "web-".len() + 20 + 8);
-        assert_ne!(a, b);
     }
 }

@@ -31,6 +31,7 @@ mod iam_role_policy_attachment;
 mod iam_role_policy_attachments_exclusive;
 mod instance;
 mod key_pair;
+mod names;
 #[cfg(test)]
 mod provider_schema;
 #[cfg(test)]

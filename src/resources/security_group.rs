@@ -7,9 +7,10 @@
 //! grants no block accounts for are grouped the way Terraform shows them
 //! (one block per protocol, ports and description).
 //!
-//! As in the provider, a direction without any block in the configuration
-//! is not managed here: without `egress` the default allow-all rule AWS adds
-//! stays, and without `ingress` the rules that `aws_security_group_rule` or
+//! As in the provider, a create revokes the allow-all egress rule AWS adds
+//! to a new group, and a direction without any block in the configuration
+//! is not managed here: without `ingress` (or `egress`) the rules that
+//! `aws_security_group_rule` or
 //! `aws_vpc_security_group_ingress_rule` resources add are left alone. State
 //! records such a direction as an empty list, and reads keep it empty, so
 //! rules added by those resources are not drift of the group. A
@@ -28,10 +29,11 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::{json, Value};
 
+use super::names::name_or_generated;
 use super::support::{
     block_items, complete, copy_attrs, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags,
     ec2_update_tags, found, get_bool, get_i64, get_nonempty_str, get_str, get_strings, get_tags, partition,
-    prior_or_default, require_str, retry_while, tags_to_json, visible_tags,
+    prior_or_default, require_str, retry_while, single_block, tags_to_json, visible_tags,
 };
 use super::{Attr, Attrs, BlockSchema, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -62,7 +64,8 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         TYPE_NAME,
         vec![
             Attr::computed("id", Ty::String),
-            Attr::required("name", Ty::String).force_new(),
+            Attr::optional_computed("name", Ty::String).force_new(),
+            Attr::optional_computed("name_prefix", Ty::String).force_new(),
             Attr::optional("description", Ty::String).default(DEFAULT_DESCRIPTION).force_new(),
             Attr::optional_computed("vpc_id", Ty::String).force_new(),
             Attr::optional("revoke_rules_on_delete", Ty::Bool).default(false),
@@ -73,6 +76,10 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     .blocks(vec![
         BlockSchema::set("ingress", rule_attrs()).computed_when_absent(),
         BlockSchema::set("egress", rule_attrs()).computed_when_absent(),
+        BlockSchema::single(
+            "timeouts",
+            vec![Attr::optional("create", Ty::String), Attr::optional("delete", Ty::String)],
+        ),
     ])
     .taggable()
 });
@@ -118,7 +125,9 @@ impl ResourceType for SecurityGroup {
 
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "ec2:CreateSecurityGroup";
-        let name = require_str(desired, "name", TYPE_NAME)?;
+        // A generated name is not journaled: an interrupted create is found
+        // again by its ownership tags (find_by_owner_tags).
+        let name = name_or_generated(desired, "name", "name_prefix");
         let rules = DesiredRules::from(desired)?;
         let vpc_id = match get_nonempty_str(desired, "vpc_id") {
             Some(vpc) => vpc.to_string(),
@@ -128,7 +137,7 @@ impl ResourceType for SecurityGroup {
         let out = aws
             .ec2
             .create_security_group()
-            .group_name(name)
+            .group_name(&name)
             .description(get_nonempty_str(desired, "description").unwrap_or(DEFAULT_DESCRIPTION))
             .vpc_id(&vpc_id)
             .tag_specifications(ec2_tag_spec(Ec2ResourceType::SecurityGroup, create_tags(desired, owner_tags)))
@@ -136,9 +145,18 @@ impl ResourceType for SecurityGroup {
             .await
             .classify(CALL)?;
         let id = out.group_id().ok_or_else(|| ProviderError::empty_response(CALL, "group id"))?;
-        let group =
-            retry_while(VISIBLE_TIMEOUT, |e| matches!(e, ProviderError::NotFound { .. }), || describe_one(aws, id))
-                .await?;
+        let visible = timeout(desired, "create")?.unwrap_or(VISIBLE_TIMEOUT);
+        let mut group =
+            retry_while(visible, |e| matches!(e, ProviderError::NotFound { .. }), || describe_one(aws, id)).await?;
+        // As the provider does: the allow-all egress rule AWS gives every new
+        // group goes, so that egress is only what the stack declares (in
+        // `egress` blocks or rule resources, which would otherwise collide
+        // with it as InvalidPermission.Duplicate).
+        let default_egress = live_grants(&group, group.ip_permissions_egress());
+        if !default_egress.is_empty() {
+            revoke(aws, id, Direction::Egress, &default_egress).await?;
+            group = describe_one(aws, id).await?;
+        }
         let (ingress, egress) = reconcile(aws, &group, &rules).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
         Ok(Created { id: id.to_string(), attrs: group_attrs(aws, &group, desired, &ingress, &egress, tags_all) })
@@ -176,7 +194,7 @@ impl ResourceType for SecurityGroup {
             revoke(aws, id, Direction::Egress, &egress).await?;
         }
         let result = retry_while(
-            DELETE_TIMEOUT,
+            timeout(prior, "delete")?.unwrap_or(DELETE_TIMEOUT),
             |e| e.code() == Some("DependencyViolation"),
             || async {
                 aws.count_call();
@@ -186,6 +204,17 @@ impl ResourceType for SecurityGroup {
         .await;
         found(result, &[]).map(|_| ())
     }
+}
+
+/// The `timeouts` block's `create` or `delete` (a Go duration: "10m").
+fn timeout(args: &Attrs, which: &str) -> Result<Option<Duration>, ProviderError> {
+    let Some(text) = single_block(args, "timeouts").and_then(|t| get_nonempty_str(t, which)) else { return Ok(None) };
+    let parsed = crate::eval::functions::time::parse_duration(text).ok().and_then(|d| d.to_std().ok());
+    parsed.map(Some).ok_or_else(|| {
+        ProviderError::Invalid(format!(
+            "{TYPE_NAME}: timeouts.{which} = \"{text}\" is not a duration such as \"10m\" or \"1h30m\""
+        ))
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -604,7 +633,7 @@ fn group_attrs(
     attrs.insert("revoke_rules_on_delete".into(), prior_or_default(&SCHEMA, args, "revoke_rules_on_delete"));
     attrs.insert("ingress".into(), Value::Array(ingress.to_vec()));
     attrs.insert("egress".into(), Value::Array(egress.to_vec()));
-    copy_attrs(&mut attrs, args, &["tags"]);
+    copy_attrs(&mut attrs, args, &["tags", "name_prefix", "timeouts"]);
     attrs.insert("tags_all".into(), tags_all);
     complete(&SCHEMA, attrs)
 }
