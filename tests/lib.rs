@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod bootstrap;
+mod corpus;
 mod crash;
 mod data_sources;
 mod deploy;
