@@ -47,10 +47,6 @@ impl ResourceType for IamInstanceProfile {
         get_nonempty_str(desired, "name").map(str::to_string)
     }
 
-    async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, _live: &Attrs) -> Result<Option<Tags>, ProviderError> {
-        list_tags(aws, id).await.map(Some)
-    }
-
     /// A profile whose name was generated (`name_prefix`, or no name) is
     /// found after an interrupted create by its ownership tags.
     async fn find_by_owner_tags(&self, aws: &AwsCtx, owner_tags: &Tags) -> Result<Option<String>, ProviderError> {
