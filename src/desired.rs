@@ -131,6 +131,18 @@ fn evaluate_body(
                 items.push(Value::Map(evaluate_body(&block.attrs, &block.blocks, &b.body, scope, &inner, diags)));
             }
         }
+        if let Some(max) = block.max_items.filter(|max| items.len() > *max) {
+            let at = body.blocks.iter().find(|b| b.name == block.name).map(|b| b.loc.clone());
+            let mut d = Diagnostic::error(format!("Too many \"{}\" blocks", block.name)).detail(format!(
+                "At most {max} \"{}\" block(s) may be given here; its dynamic blocks gave {}.",
+                block.name,
+                items.len()
+            ));
+            if let Some(at) = at {
+                d = d.at(at);
+            }
+            diags.push(d);
+        }
         let value = if items.iter().any(Value::is_unknown) { Value::Unknown } else { Value::List(items) };
         out.insert(block.name.to_string(), value);
     }

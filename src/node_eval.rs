@@ -102,6 +102,19 @@ pub fn eval_variable(
     Ok(())
 }
 
+/// A resource or data block of a type gantry does not support: accepted
+/// while its `count`/`for_each` gives no instance (references to it see an
+/// empty list, as in Terraform), an error naming the type once it has one.
+pub fn unsupported_type(stack: &Stack, values: &mut Values, addr: &ResourceAddr) -> Result<(), Diagnostics> {
+    let Some(config) = stack.resource_config(addr) else { return Ok(()) };
+    let instances = desired::expand(config, &values.module_scope(&addr.module))?;
+    if !instances.is_empty() {
+        return Err(crate::config::unsupported_type(config, Some(instances.len())).into());
+    }
+    values.set_resource(addr, Vec::new(), true);
+    Ok(())
+}
+
 /// Evaluates a local value of a module instance.
 pub fn eval_local(stack: &Stack, values: &mut Values, module: &ModuleInstance, name: &str) -> Result<(), Diagnostic> {
     let Some(local) = stack.module(&module.static_path()).and_then(|m| m.locals.get(name)) else { return Ok(()) };
@@ -148,7 +161,7 @@ pub async fn read_data(
     addr: &ResourceAddr,
 ) -> Result<(), Diagnostics> {
     let Some(config) = stack.resource_config(addr) else { return Ok(()) };
-    let Some(ds) = resources::data_source(&addr.rtype) else { return Ok(()) };
+    let Some(ds) = resources::data_source(&addr.rtype) else { return unsupported_type(stack, values, addr) };
     let instances = desired::expand(config, &values.module_scope(&addr.module))?;
     let mut out = Vec::new();
     for (key, each) in &instances {

@@ -8,6 +8,7 @@ mod bad_input;
 mod bootstrap;
 mod cli_grammar;
 mod consistency;
+mod corpus;
 mod crash;
 mod data_sources;
 mod deploy;

@@ -363,7 +363,10 @@ impl Driver<'_> {
     fn start_resource(&mut self, unit: usize, addr: &ResourceAddr) -> Result<bool, Diagnostics> {
         let stack = self.inputs.stack;
         let Some(config) = stack.resource_config(addr) else { return Ok(false) };
-        let Some(rt) = resources::resource_type(&addr.rtype) else { return Ok(false) };
+        let Some(rt) = resources::resource_type(&addr.rtype) else {
+            crate::node_eval::unsupported_type(stack, &mut self.values, addr)?;
+            return Ok(false);
+        };
         let schema = rt.schema();
         let hasher = self.state.hasher();
         let instances = desired::expand(config, &self.values.module_scope(&addr.module))?;

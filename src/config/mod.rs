@@ -23,6 +23,7 @@ use crate::diag::{Diagnostic, Diagnostics, Loc, SourceMap};
 use crate::eval::{Reference, TypeConstraint};
 use crate::value::Value;
 
+pub use schema_check::unsupported_type;
 pub use settings::{BackendSettings, EnvSettings, Settings};
 
 /// A stack folder, loaded and checked: the root module and, through its

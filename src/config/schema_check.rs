@@ -1,7 +1,7 @@
 //! Checks resource and data blocks against their type's schema: known type,
 //! known attributes and blocks, required ones present, computed ones not set.
 
-use super::{Body, Module, ResourceConfig};
+use super::{Body, Module, Repetition, ResourceConfig};
 use crate::addr::Mode;
 use crate::diag::{Diagnostic, Diagnostics, Loc};
 use crate::resources::{self, BlockSchema, Omission, Presence, Schema};
@@ -15,31 +15,17 @@ pub(super) fn check(stack: &Module, diags: &mut Diagnostics) {
 fn check_resource(config: &ResourceConfig, diags: &mut Diagnostics) {
     let rtype = &config.addr.rtype;
     let schema = match config.addr.mode {
-        Mode::Managed => match resources::resource_type(rtype) {
-            Some(t) => t.schema(),
-            None => {
-                diags.push(
-                    Diagnostic::error(format!("Unsupported resource type \"{rtype}\"")).at(config.loc.clone()).detail(
-                        match resources::unsupported_type_hint(rtype) {
-                            Some(hint) => hint.to_string(),
-                            None => format!("gantry supports: {}.", resources::resource_type_names().join(", ")),
-                        },
-                    ),
-                );
-                return;
-            }
-        },
-        Mode::Data => match resources::data_source(rtype) {
-            Some(t) => t.schema(),
-            None => {
-                diags.push(
-                    Diagnostic::error(format!("Unsupported data source \"{rtype}\""))
-                        .at(config.loc.clone())
-                        .detail(format!("gantry supports: {}.", resources::data_source_names().join(", "))),
-                );
-                return;
-            }
-        },
+        Mode::Managed => resources::resource_type(rtype).map(|t| t.schema()),
+        Mode::Data => resources::data_source(rtype).map(|t| t.schema()),
+    };
+    let Some(schema) = schema else {
+        // Modules carry optional features as blocks with `count = 0` or an
+        // empty `for_each`; such a block is accepted, and the walk refuses
+        // it once it has an instance (node_eval::unsupported_type).
+        if matches!(config.repetition, Repetition::Single) {
+            diags.push(unsupported_type(config, None));
+        }
+        return;
     };
     check_body(&config.body, schema_view(schema, ""), &format!("{}", config.addr), &config.loc, diags);
     for name in &config.lifecycle.ignore_changes {
@@ -51,6 +37,31 @@ fn check_resource(config: &ResourceConfig, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// The error for a resource or data block of a type gantry does not
+/// support; `instances` is how many its `count`/`for_each` gave, when known.
+pub fn unsupported_type(config: &ResourceConfig, instances: Option<usize>) -> Diagnostic {
+    let rtype = &config.addr.rtype;
+    let (what, names) = match config.addr.mode {
+        Mode::Managed => ("resource type", resources::resource_type_names()),
+        Mode::Data => ("data source", resources::data_source_names()),
+    };
+    let mut detail = match resources::unsupported_type_hint(rtype) {
+        Some(hint) => hint.to_string(),
+        None => {
+            let near =
+                crate::diag::did_you_mean(rtype, &names).map(|n| format!(" The nearest is {n}.")).unwrap_or_default();
+            format!("gantry supports: {}.{near}", names.join(", "))
+        }
+    };
+    if let Some(n) = instances {
+        detail = format!(
+            "Its count/for_each gives {n} instance{}; gantry accepts a block of a type it does not support only while it has none. {detail}",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    Diagnostic::error(format!("Unsupported {what} \"{rtype}\"")).at(config.loc.clone()).detail(detail)
 }
 
 /// The attribute and block lists of a resource or of a nested block, with
@@ -157,8 +168,12 @@ fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Di
         }
     }
     for schema in view.blocks {
-        let count = body.blocks.iter().filter(|b| b.name == schema.name).count();
-        if count < schema.min_items {
+        // A `dynamic` block stands for as many blocks as its for_each gives:
+        // only static blocks count here, and the evaluation checks the
+        // number once the dynamic ones are expanded (desired::evaluate).
+        let count = body.blocks.iter().filter(|b| b.name == schema.name && b.dynamic.is_none()).count();
+        let has_dynamic = body.blocks.iter().any(|b| b.name == schema.name && b.dynamic.is_some());
+        if count < schema.min_items && !has_dynamic {
             diags.push(
                 Diagnostic::error(format!("{what} needs at least {} \"{}\" block(s)", schema.min_items, schema.name))
                     .at(loc.clone()),
@@ -166,7 +181,12 @@ fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Di
         }
         if let Some(max) = schema.max_items {
             if count > max {
-                let extra = body.blocks.iter().filter(|b| b.name == schema.name).nth(max).map(|b| b.loc.clone());
+                let extra = body
+                    .blocks
+                    .iter()
+                    .filter(|b| b.name == schema.name && b.dynamic.is_none())
+                    .nth(max)
+                    .map(|b| b.loc.clone());
                 diags.push(
                     Diagnostic::error(format!("{what} takes at most {max} \"{}\" block(s)", schema.name))
                         .at(extra.unwrap_or_else(|| loc.clone())),

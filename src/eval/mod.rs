@@ -16,7 +16,7 @@
 
 mod convert;
 mod expr;
-mod functions;
+pub(crate) mod functions;
 pub(crate) mod refs;
 mod template;
 mod types;

@@ -223,7 +223,9 @@ fn plan_resource(
 ) -> Result<(), Diagnostics> {
     let _ = graph;
     let Some(config) = stack.resource_config(addr) else { return Ok(()) };
-    let Some(rt) = resources::resource_type(&addr.rtype) else { return Ok(()) };
+    let Some(rt) = resources::resource_type(&addr.rtype) else {
+        return crate::node_eval::unsupported_type(stack, values, addr);
+    };
     let schema = rt.schema();
     let hasher = refreshed.hasher();
     let instances = desired::expand(config, &values.module_scope(&addr.module))?;

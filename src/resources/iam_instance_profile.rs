@@ -73,7 +73,8 @@ impl ResourceType for IamInstanceProfile {
 
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "iam:CreateInstanceProfile";
-        let name = require_str(desired, "name", TYPE_NAME)?;
+        let name = require_str(desired, "name", TYPE_NAME)?.to_string();
+        let name = name.as_str();
         aws.count_call();
         let out = aws
             .iam

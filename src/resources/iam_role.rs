@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::naming::NameRule;
 use super::support::{
     attached_role_policies, complete, copy_attrs, create_tags, decode_policy, format_date, found, get_i64,
-    get_nonempty_str, get_str, get_tags, iam_tag_list, iam_tags, prior_or_default, require_str, same_json, tag_changes,
-    tags_to_json, update_iam_tags, visible_tags,
+    get_nonempty_str, get_str, get_tags, has_owner_tags, iam_tag_list, iam_tags, prior_or_default, require_str,
+    same_json, tag_changes, tags_to_json, update_iam_tags, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -74,6 +74,27 @@ impl ResourceType for IamRole {
         list_tags(aws, id).await.map(Some)
     }
 
+    /// A role whose name was generated (`name_prefix`, or no name) is found
+    /// after an interrupted create by its ownership tags.
+    async fn find_by_owner_tags(&self, aws: &AwsCtx, owner_tags: &Tags) -> Result<Option<String>, ProviderError> {
+        let mut marker = None;
+        loop {
+            aws.count_call();
+            let out = aws.iam.list_roles().set_marker(marker).send().await.classify("iam:ListRoles")?;
+            for role in out.roles() {
+                if let Some(tags) = found(list_tags(aws, role.role_name()).await, &[])? {
+                    if has_owner_tags(&tags, owner_tags) {
+                        return Ok(Some(role.role_name().to_string()));
+                    }
+                }
+            }
+            marker = out.marker().filter(|_| out.is_truncated()).map(str::to_string);
+            if marker.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
         let aws = ctx.aws;
         let reads = requests.iter().map(|req| async move {
@@ -96,13 +117,13 @@ impl ResourceType for IamRole {
 
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "iam:CreateRole";
-        let name = require_str(desired, "name", TYPE_NAME)?;
+        let name = require_str(desired, "name", TYPE_NAME)?.to_string();
         let policy = require_str(desired, "assume_role_policy", TYPE_NAME)?;
         aws.count_call();
         let out = aws
             .iam
             .create_role()
-            .role_name(name)
+            .role_name(&name)
             .assume_role_policy_document(policy)
             .set_path(get_nonempty_str(desired, "path").map(str::to_string))
             .set_description(get_nonempty_str(desired, "description").map(str::to_string))
@@ -114,7 +135,7 @@ impl ResourceType for IamRole {
             .classify(CALL)?;
         let role = out.role().ok_or_else(|| ProviderError::empty_response(CALL, "role"))?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
-        Ok(Created { id: name.to_string(), attrs: role_attrs(role, desired, tags_all) })
+        Ok(Created { id: name, attrs: role_attrs(role, desired, tags_all) })
     }
 
     async fn update(
@@ -218,7 +239,8 @@ impl ResourceType for IamRole {
                 "tags",
             ],
         );
-        copy_attrs(&mut attrs, prior, &["arn", "unique_id", "create_date"]);
+        // The name may have been generated: state keeps it, the arguments may not.
+        copy_attrs(&mut attrs, prior, &["name", "name_prefix", "arn", "unique_id", "create_date"]);
         attrs.insert("id".into(), Value::from(id));
         attrs.insert("tags_all".into(), tags_to_json(&get_tags(desired, "tags_all")));
         Ok(complete(&SCHEMA, attrs))

@@ -7,9 +7,10 @@
 //! grants no block accounts for are grouped the way Terraform shows them
 //! (one block per protocol, ports and description).
 //!
-//! As in the provider, a direction without any block in the configuration
-//! is not managed here: without `egress` the default allow-all rule AWS adds
-//! stays, and without `ingress` the rules that `aws_security_group_rule` or
+//! As in the provider, a create revokes the allow-all egress rule AWS adds
+//! to a new group, and a direction without any block in the configuration
+//! is not managed here: without `ingress` (or `egress`) the rules that
+//! `aws_security_group_rule` or
 //! `aws_vpc_security_group_ingress_rule` resources add are left alone. State
 //! records such a direction as an empty list, and reads keep it empty, so
 //! rules added by those resources are not drift of the group. A
@@ -128,7 +129,9 @@ impl ResourceType for SecurityGroup {
 
     async fn create(&self, aws: &AwsCtx, desired: &Attrs, owner_tags: &Tags) -> Result<Created, ProviderError> {
         const CALL: &str = "ec2:CreateSecurityGroup";
-        let name = require_str(desired, "name", TYPE_NAME)?;
+        // A generated name is not journaled: an interrupted create is found
+        // again by its ownership tags (find_by_owner_tags).
+        let name = require_str(desired, "name", TYPE_NAME)?.to_string();
         let rules = DesiredRules::from(desired)?;
         let vpc_id = match get_nonempty_str(desired, "vpc_id") {
             Some(vpc) => vpc.to_string(),
@@ -138,7 +141,7 @@ impl ResourceType for SecurityGroup {
         let out = aws
             .ec2
             .create_security_group()
-            .group_name(name)
+            .group_name(&name)
             .description(get_nonempty_str(desired, "description").unwrap_or(DEFAULT_DESCRIPTION))
             .vpc_id(&vpc_id)
             .tag_specifications(ec2_tag_spec(Ec2ResourceType::SecurityGroup, create_tags(desired, owner_tags)))
@@ -146,12 +149,21 @@ impl ResourceType for SecurityGroup {
             .await
             .classify(CALL)?;
         let id = out.group_id().ok_or_else(|| ProviderError::empty_response(CALL, "group id"))?;
-        let group = retry_while(
+        let mut group = retry_while(
             timeouts::limit(desired, "create", VISIBLE_TIMEOUT),
             |e| matches!(e, ProviderError::NotFound { .. }),
             || describe_one(aws, id),
         )
         .await?;
+        // As the provider does: the allow-all egress rule AWS gives every new
+        // group goes, so that egress is only what the stack declares (in
+        // `egress` blocks or rule resources, which would otherwise collide
+        // with it as InvalidPermission.Duplicate).
+        let default_egress = live_grants(&group, group.ip_permissions_egress());
+        if !default_egress.is_empty() {
+            revoke(aws, id, Direction::Egress, &default_egress).await?;
+            group = describe_one(aws, id).await?;
+        }
         let (ingress, egress) = reconcile(aws, &group, &rules).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
         Ok(Created { id: id.to_string(), attrs: group_attrs(aws, &group, desired, &ingress, &egress, tags_all) })

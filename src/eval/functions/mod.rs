@@ -31,7 +31,7 @@ mod strings;
 mod templates;
 #[cfg(test)]
 mod tests;
-mod time;
+pub(crate) mod time;
 mod yaml;
 
 pub(crate) use conversion::make_set;

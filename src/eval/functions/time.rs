@@ -55,7 +55,7 @@ pub(super) fn timeadd(_: &mut Cx, a: Vec<Value>) -> R {
 
 /// A Go duration string: a sign, then numbers with units (`1h30m`, `-1.5h`,
 /// `500ms`); units are ns, us (µs), ms, s, m and h.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad =
         || format!("invalid duration \"{s}\": expected a number with a unit such as \"1h30m\", \"10m\" or \"-5s\"");
     let (negative, mut rest) = match s.strip_prefix('-') {
