@@ -7,8 +7,11 @@ usage() {
 Usage: scripts/tf-validate.sh [STACK_DIR...]
 
 Runs `terraform fmt -check` and `terraform validate` on each stack (default:
-every folder under stacks/ and tests/fixtures/ holding .tf files), each in a
-temporary copy, so no .terraform folder or lock file lands in the repo.
+every folder under stacks/ and tests/fixtures/ holding .tf files, except the
+corpus of public configurations in tests/fixtures/corpus, kept exactly as
+published: it needs providers and registry modules this offline mirror does
+not have), each in a temporary copy, so no .terraform folder or lock file
+lands in the repo.
 
 Terraform must be installed and the AWS provider must be available offline,
 in a provider mirror folder (found under /opt and /usr/share, or given as
@@ -54,7 +57,7 @@ if ((${#stacks[@]} == 0)); then
     while IFS= read -r dir; do
         stacks+=("${dir}")
     done < <(find "${REPO_ROOT}/stacks" "${REPO_ROOT}/tests/fixtures" -name '*.tf' -not -path '*/.terraform/*' \
-        -printf '%h\n' 2>/dev/null | sort -u)
+        -not -path "${REPO_ROOT}/tests/fixtures/corpus/*" -printf '%h\n' 2>/dev/null | sort -u)
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/gantry-tf-validate.XXXXXX")"
