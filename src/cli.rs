@@ -465,36 +465,36 @@ pub fn normalize_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec
 
 /// Every long option name (and alias) of every subcommand.
 fn long_option_names() -> std::collections::BTreeSet<String> {
-    fn walk(cmd: &clap::Command, names: &mut std::collections::BTreeSet<String>) {
-        for arg in cmd.get_arguments() {
-            if let Some(long) = arg.get_long() {
-                names.insert(long.to_string());
-            }
-            for alias in arg.get_all_aliases().unwrap_or_default() {
-                names.insert(alias.to_string());
-            }
-        }
-        for sub in cmd.get_subcommands() {
-            walk(sub, names);
-        }
-    }
-    let mut names = std::collections::BTreeSet::new();
-    walk(&<Cli as clap::CommandFactory>::command(), &mut names);
-    names
+    every_argument(|arg| {
+        let aliases = arg.get_all_aliases().unwrap_or_default().into_iter().map(str::to_string);
+        arg.get_long().map(str::to_string).into_iter().chain(aliases).collect()
+    })
 }
 
-/// Every short flag of every subcommand.
+/// Every short flag of every subcommand, and `-h`.
 fn short_option_chars() -> std::collections::BTreeSet<char> {
-    fn walk(cmd: &clap::Command, chars: &mut std::collections::BTreeSet<char>) {
-        chars.extend(cmd.get_arguments().filter_map(|a| a.get_short()));
-        for sub in cmd.get_subcommands() {
-            walk(sub, chars);
-        }
-    }
-    let mut chars = std::collections::BTreeSet::new();
-    walk(&<Cli as clap::CommandFactory>::command(), &mut chars);
+    let mut chars = every_argument(|arg| arg.get_short().into_iter().collect());
     chars.insert('h');
     chars
+}
+
+/// What `each` picks from every argument of the command and its subcommands.
+fn every_argument<T: Ord>(each: impl Fn(&clap::Arg) -> Vec<T>) -> std::collections::BTreeSet<T> {
+    fn walk<T: Ord>(
+        cmd: &clap::Command,
+        each: &impl Fn(&clap::Arg) -> Vec<T>,
+        out: &mut std::collections::BTreeSet<T>,
+    ) {
+        for arg in cmd.get_arguments() {
+            out.extend(each(arg));
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, each, out);
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(&<Cli as clap::CommandFactory>::command(), &each, &mut out);
+    out
 }
 
 /// Parses the command line (after [`normalize_args`]), noting which of the

@@ -206,10 +206,14 @@ pub fn resolve_vars(
 
 /// Names of sensitive variables given with `-var NAME=VALUE`.
 pub fn secret_command_line_vars<'a>(stack: &'a Stack, args: &'a VarArgs) -> impl Iterator<Item = &'a str> {
-    args.vars.iter().filter_map(|arg| {
-        let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n).trim();
-        stack.variables.get(name).filter(|v| v.sensitive).map(|v| v.name.as_str())
-    })
+    args.vars
+        .iter()
+        .filter_map(|arg| stack.variables.get(var_arg_name(arg)).filter(|v| v.sensitive).map(|v| v.name.as_str()))
+}
+
+/// The variable a `-var NAME=VALUE` argument sets.
+pub fn var_arg_name(arg: &str) -> &str {
+    arg.split_once('=').map_or(arg, |(n, _)| n).trim()
 }
 
 /// The stack folder's `gantry.hcl` (defaults when there is none). A bad file

@@ -97,13 +97,7 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
         let json = json.take().unwrap_or_else(|| render::json::render(&planned.plan));
         let mut saved = SavedPlan::new(&saved_inputs, &planned.plan, json, text);
         let secret: Vec<&str> = super::secret_command_line_vars(&loaded.stack, &args.vars).collect();
-        saved.var_args = args
-            .vars
-            .vars
-            .iter()
-            .filter(|a| !secret.contains(&a.split_once('=').map_or(a.as_str(), |(n, _)| n).trim()))
-            .cloned()
-            .collect();
+        saved.var_args = args.vars.vars.iter().filter(|a| !secret.contains(&super::var_arg_name(a))).cloned().collect();
         saved.var_file = args.vars.var_file.as_ref().map(|f| f.display().to_string());
         if let Err(e) = saved.write(out) {
             ui.error(Diagnostic::error(e.to_string()));

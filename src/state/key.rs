@@ -67,29 +67,39 @@ impl KnownKeys {
     }
 }
 
+/// Attaches the key a store answered with (see [`attach`]), remembering
+/// that the store holds it. Shared by the async and the local, sync, path.
+pub fn attach_loaded(state: &mut State, stored: Option<String>, location: String, known: &KnownKeys) {
+    if stored.is_some() {
+        known.insert(&state.lineage);
+    }
+    attach(state, stored, location);
+}
+
+/// The key of `state` when its store may not hold it yet: it must be
+/// stored before the state is written, so no written state ever depends on
+/// a key that was not kept. Once stored, record it with `known.insert`.
+pub fn key_to_store<'a>(state: &'a State, known: &KnownKeys) -> Option<&'a str> {
+    state.key.0.as_deref().filter(|_| !known.contains(&state.lineage))
+}
+
 /// Reads the key of `state` from `store` when it needs one, and attaches it.
 pub async fn load_into(state: &mut State, store: &dyn KeyStore, known: &KnownKeys) -> Result<(), StateError> {
     if state.key.0.is_some() {
         return Ok(());
     }
     let stored = store.load(&state.lineage).await?;
-    if stored.is_some() {
-        known.insert(&state.lineage);
-    }
     let location = store.location(&state.lineage);
-    attach(state, stored, location);
+    attach_loaded(state, stored, location, known);
     Ok(())
 }
 
-/// Makes sure the key of `state` is in `store` before the state is written,
-/// so no written state ever depends on a key that was not kept.
+/// Stores the key of `state` in `store` if needed ([`key_to_store`]).
 pub async fn persist(state: &State, store: &dyn KeyStore, known: &KnownKeys) -> Result<(), StateError> {
-    let Some(key) = &state.key.0 else { return Ok(()) };
-    if known.contains(&state.lineage) {
-        return Ok(());
+    if let Some(key) = key_to_store(state, known) {
+        store.store(&state.lineage, key).await?;
+        known.insert(&state.lineage);
     }
-    store.store(&state.lineage, key).await?;
-    known.insert(&state.lineage);
     Ok(())
 }
 

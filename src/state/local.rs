@@ -58,11 +58,8 @@ impl LocalBackend {
         let Some(mut state) = self.read_document()? else { return Ok(None) };
         if state.key.0.is_none() {
             let stored = self.keys.read(&state.lineage)?;
-            if stored.is_some() {
-                self.known.insert(&state.lineage);
-            }
             let location = self.keys.path(&state.lineage).display().to_string();
-            key::attach(&mut state, stored, location);
+            key::attach_loaded(&mut state, stored, location, &self.known);
         }
         Ok(Some(state))
     }
@@ -93,7 +90,7 @@ impl LocalBackend {
         let before = state.serial;
         state.serial = next_serial(&self.display(), before)?;
         // The key first: a state on disk never depends on a key not kept.
-        if let Some(key) = state.key.0.as_ref().filter(|_| !self.known.contains(&state.lineage)) {
+        if let Some(key) = key::key_to_store(state, &self.known) {
             if let Err(e) = self.keys.write(&state.lineage, key) {
                 state.serial = before;
                 return Err(e);
