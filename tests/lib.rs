@@ -20,6 +20,7 @@ mod exec;
 mod faults;
 mod frontend;
 mod generated_names;
+mod github_ci;
 mod lifecycle;
 mod modules;
 mod plan_json;

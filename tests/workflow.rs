@@ -49,11 +49,13 @@ fn saved_plan_is_applied_exactly_and_refused_when_anything_moved() {
     // The planned inputs: applied without a prompt.
     run(&g, &stack, &["apply"]).arg(&plan).assert().success().stdout(predicate::str::contains("6 added"));
 
-    // The state moved on: the same file is refused.
+    // The state moved on: the same file is refused. The generated workflow
+    // tells a stale plan from a failed apply by the first sentence.
     run(&g, &stack, &["apply"])
         .arg(&plan)
         .assert()
         .code(1)
+        .stderr(predicate::str::contains("The saved plan cannot be applied: "))
         .stderr(predicate::str::contains("the state changed since the plan was made"));
 
     // The stack changed after planning: refused.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{apply, settings, state_edit, Exit, Ui};
 use crate::aws::{AwsCtx, ClassifyExt};
-use crate::bootstrap::{valid_repository, Params, STACK_TF};
+use crate::bootstrap::{valid_repository, Params, Workflow, SETUP_GANTRY_DIR, SETUP_GANTRY_FILES, STACK_TF};
 use crate::cli::{ApplyArgs, BootstrapArgs, Global, ImportArgs, VarArgs};
 use crate::config::settings::BackendSettings;
 use crate::diag::Diagnostic;
@@ -157,18 +157,40 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
         println!("No local state of {stack}/{} to migrate.", global.env);
     }
 
-    // 5. The workflow.
+    // 5. The workflow, and the action it installs gantry with.
+    let mut secret_names = Vec::new();
+    let mut release_url_unknown = false;
     if !args.no_workflow {
         println!("\n== GitHub Actions ==\n");
-        match write_if_absent(&args.workflow, &params.workflow(&apply_role, &plan_role)) {
-            Ok(true) => {
-                println!("Wrote {}.", args.workflow.display());
-                changed.push(format!("wrote {}", args.workflow.display()));
-            }
-            Ok(false) => println!("{} exists: left as it is.", args.workflow.display()),
-            Err(e) => {
-                ui.error(Diagnostic::error(format!("Cannot write {}: {e}", args.workflow.display())));
-                return Exit::Failed;
+        let (release_url, known) = release_url();
+        release_url_unknown = !known;
+        let workflow = Workflow {
+            params: &params,
+            path: &args.workflow,
+            apply_role_arn: &apply_role,
+            plan_role_arn: &plan_role,
+            sensitive_variables: required_sensitive_variables(&loaded.stack.root),
+            module_dirs: module_dirs(&loaded.stack.root),
+            release_url,
+            version: env!("CARGO_PKG_VERSION"),
+        };
+        secret_names =
+            workflow.sensitive_variables.iter().map(|v| (v.clone(), workflow.secret_name(v))).collect::<Vec<_>>();
+        let mut files = vec![(args.workflow.clone(), workflow.render())];
+        files.extend(
+            SETUP_GANTRY_FILES.iter().map(|(name, text)| (Path::new(SETUP_GANTRY_DIR).join(name), text.to_string())),
+        );
+        for (path, text) in files {
+            match write_if_absent(&path, &text) {
+                Ok(true) => {
+                    println!("Wrote {}.", path.display());
+                    changed.push(format!("wrote {}", path.display()));
+                }
+                Ok(false) => println!("{} exists: left as it is.", path.display()),
+                Err(e) => {
+                    ui.error(Diagnostic::error(format!("Cannot write {}: {e}", path.display())));
+                    return Exit::Failed;
+                }
             }
         }
     }
@@ -183,16 +205,28 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
     println!(
         "\n1. In GitHub, create the environment \"{github_environment}\" (Settings > Environments) and add required reviewers."
     );
+    let mut step = 2;
+    for (variable, secret) in &secret_names {
+        println!(
+            "{step}. Add the repository secret {secret} (the stack's sensitive variable {variable}; the plan of a pull \
+             request needs it as much as the apply): gh secret set {secret}"
+        );
+        step += 1;
+    }
+    if release_url_unknown {
+        println!(
+            "{step}. This gantry is a development build that does not know where its releases are: add the repository \
+             variable GANTRY_RELEASE_URL (the base URL of gantry's releases), or set GANTRY_RELEASE_URL when you run bootstrap."
+        );
+        step += 1;
+    }
     println!(
-        "2. Add repository variables GANTRY_URL and GANTRY_SHA256 (where CI downloads gantry), and your app's secrets."
-    );
-    println!(
-        "3. Commit {}, {} and {}.",
+        "{step}. Commit {}, {}, {} and {SETUP_GANTRY_DIR}.",
         dir.display(),
         global.stack.join(crate::config::settings::FILE_NAME).display(),
         args.workflow.display()
     );
-    println!("4. Keep the bootstrap state safe: {} (it holds no secrets).", boot_state.location());
+    println!("{}. Keep the bootstrap state safe: {} (it holds no secrets).", step + 1, boot_state.location());
     Exit::Ok
 }
 
@@ -211,6 +245,33 @@ fn write_bootstrap_stack(dir: &Path, env: &str, params: &Params<'_>) -> std::io:
         changed.push(format!("wrote {}", tfvars.display()));
     }
     Ok(changed)
+}
+
+/// Where CI downloads gantry from: `GANTRY_RELEASE_URL` when bootstrap runs,
+/// else the one a release build was made with; a development build knows
+/// none, and the workflow then reads the repository variable. The flag says
+/// whether a URL was known.
+fn release_url() -> (String, bool) {
+    let given = std::env::var("GANTRY_RELEASE_URL").ok().filter(|u| !u.trim().is_empty());
+    match given.or(option_env!("GANTRY_RELEASE_URL").map(str::to_string)) {
+        Some(url) => (url, true),
+        None => ("${{ vars.GANTRY_RELEASE_URL }}".to_string(), false),
+    }
+}
+
+/// Sensitive variables without a default: CI must pass each (a sensitive
+/// value never belongs in a tfvars file). Ones with a default stay optional.
+fn required_sensitive_variables(root: &crate::config::Module) -> Vec<String> {
+    root.variables.values().filter(|v| v.sensitive && v.default.is_none()).map(|v| v.name.clone()).collect()
+}
+
+/// The folders of every local module the stack calls, at any depth.
+fn module_dirs(module: &crate::config::Module) -> Vec<PathBuf> {
+    module
+        .calls
+        .values()
+        .flat_map(|call| std::iter::once(call.module.dir.clone()).chain(module_dirs(&call.module)))
+        .collect()
 }
 
 fn write_if_absent(path: &Path, text: &str) -> std::io::Result<bool> {
