@@ -80,7 +80,7 @@ fn bootstrap_from_empty_then_rerun_is_a_no_op() {
     assert_eq!(trust_subject(&aws, "gantry-app-test-plan"), "repo:acme/app:pull_request");
     let workflow = std::fs::read_to_string(g.path().join(".github/workflows/gantry.yml")).unwrap();
     assert!(workflow.contains("role-to-assume: arn:aws:iam::123456789012:role/gantry-app-test-apply"), "{workflow}");
-    assert!(workflow.contains("environment: test"));
+    assert!(workflow.contains("environment: 'test'"), "{workflow}");
 
     // Safe to re-run: nothing changes, and it says so.
     let hcl_before = std::fs::read_to_string(g.path().join("stacks/app/gantry.hcl")).unwrap();

@@ -204,14 +204,14 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled_and_every_action_pinned() {
         let p = params();
+        // `${{ ... }}` is GitHub's own syntax; ours are `{{UPPERCASE}}`.
+        let ours = regex::Regex::new(r"(^|[^$])\{\{ ?[A-Z_]+ ?\}\}").unwrap();
+        let pin = regex::Regex::new(r"uses: [\w-]+/[\w-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$").unwrap();
         for secrets in [&[][..], &["session_secret", "db_password"][..]] {
             let text = workflow(&p, secrets).render();
-            // `${{ ... }}` is GitHub's own syntax; ours are `{{UPPERCASE}}`.
-            let ours = regex::Regex::new(r"(^|[^$])\{\{ ?[A-Z_]+ ?\}\}").unwrap();
             assert!(!ours.is_match(&text), "{text}");
             assert!(!text.contains("\n\n\n") && !text.contains("env:\n        run:"), "{text}");
             for line in text.lines().filter(|l| l.contains("uses:") && !l.contains("uses: ./")) {
-                let pin = regex::Regex::new(r"uses: [\w-]+/[\w-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$").unwrap();
                 assert!(pin.is_match(line.trim_start_matches(' ').trim_start_matches("- ")), "{line}");
             }
         }
