@@ -20,6 +20,7 @@ mod exec;
 mod faults;
 mod frontend;
 mod generated_names;
+mod inert_arguments;
 mod lifecycle;
 mod modules;
 mod prompt;

@@ -110,3 +110,5 @@ mod conformance;
 mod test_support;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod type_conformance;
