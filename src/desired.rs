@@ -8,7 +8,7 @@ use crate::addr::InstanceKey;
 use crate::config::{Body, ResourceConfig};
 use crate::diag::{Diagnostic, Diagnostics, Loc};
 use crate::eval::{self, Scope};
-use crate::resources::{Attr, BlockSchema, Presence, Schema, Ty};
+use crate::resources::{Attr, BlockSchema, Omission, Presence, Schema, Ty};
 use crate::value::Value;
 
 /// Attribute values of one instance, with unknown and sensitive marks.
@@ -31,14 +31,14 @@ pub fn evaluate(
     body: &Body,
     scope: &dyn Scope,
     default_tags: &Value,
-    resource_loc: &Loc,
+    resource: &str,
 ) -> Result<AttrValues, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let mut out = evaluate_attrs(&schema.attrs, &schema.blocks, body, scope, &mut diags);
+    let omitted = Omitted { list: &schema.omitted, path: String::new(), what: resource.to_string() };
+    let mut out = evaluate_body(&schema.attrs, &schema.blocks, body, scope, &[], &omitted, &mut diags);
     if schema.taggable {
         out.insert("tags_all".to_string(), merge_tags(default_tags, out.get("tags").unwrap_or(&Value::Null)));
     }
-    let _ = resource_loc;
     if diags.has_errors() {
         Err(diags)
     } else {
@@ -46,14 +46,118 @@ pub fn evaluate(
     }
 }
 
-fn evaluate_attrs(
-    attrs: &[Attr],
-    blocks: &[BlockSchema],
-    body: &Body,
-    scope: &dyn Scope,
-    diags: &mut Diagnostics,
-) -> AttrValues {
-    evaluate_body(attrs, blocks, body, scope, &[], diags)
+/// The provider arguments a type leaves out on purpose, seen from one body
+/// (`path` is the dotted path of that body, empty for the resource's).
+struct Omitted<'a> {
+    list: &'a [Omission],
+    path: String,
+    /// The resource type, for messages.
+    what: String,
+}
+
+impl Omitted<'_> {
+    fn path_of(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<&Omission> {
+        let path = self.path_of(name);
+        self.list.iter().find(|o| o.path == path)
+    }
+
+    fn inner(&self, block: &str) -> Omitted<'_> {
+        Omitted { list: self.list, path: self.path_of(block), what: self.what.clone() }
+    }
+
+    fn refuse(&self, name: &str, omission: &Omission, loc: &Loc) -> Diagnostic {
+        Diagnostic::error(format!("\"{name}\" in {} is not supported by gantry: {}", self.what, omission.reason))
+            .at(loc.clone())
+            .detail(
+                "gantry accepts it only while it is null (modules pass their optional inputs through as null), \
+                 or set to the value that asks for what gantry does anyway.",
+            )
+    }
+}
+
+/// Modules pass every optional input through to every argument, so an
+/// argument gantry deliberately leaves out is refused only when it would
+/// do something: set to a value other than null (or the value the omission
+/// accepts), or a block that has instances with such values.
+fn check_omitted(body: &Body, attrs: &[Attr], blocks: &[BlockSchema], scope: &dyn Scope, bound: &[(String, Value)], omitted: &Omitted<'_>, diags: &mut Diagnostics) {
+    for given in &body.attrs {
+        if attrs.iter().any(|a| a.name == given.name) {
+            continue;
+        }
+        let Some(omission) = omitted.find(&given.name) else { continue };
+        match eval::eval_with(&given.expr, scope, bound) {
+            Ok(v) if omission.is_inert(&v) => {}
+            Ok(_) => diags.push(omitted.refuse(&given.name, omission, &given.loc)),
+            Err(e) => diags.push(eval_error(&format!("Invalid value for \"{}\"", given.name), &given.loc, e)),
+        }
+    }
+    for b in &body.blocks {
+        if blocks.iter().any(|s| s.name == b.name) {
+            continue;
+        }
+        let Some(omission) = omitted.find(&b.name) else { continue };
+        let inner = omitted.inner(&b.name);
+        let Some(dynamic) = &b.dynamic else {
+            if !body_is_inert(&b.body, scope, bound, &inner) {
+                diags.push(omitted.refuse(&b.name, omission, &b.loc));
+            }
+            continue;
+        };
+        let elements = match eval::eval_with(&dynamic.for_each, scope, bound) {
+            Ok(v) => dynamic_elements(v),
+            Err(e) => {
+                diags.push(eval_error("Invalid dynamic for_each value", &dynamic.for_each_loc, e));
+                continue;
+            }
+        };
+        let inert = match elements {
+            Ok(Some(elements)) => elements.into_iter().all(|(key, value)| {
+                let mut with = bound.to_vec();
+                with.push((dynamic.iterator.clone(), iterator_value(key, value)));
+                body_is_inert(&b.body, scope, &with, &inner)
+            }),
+            Ok(None) | Err(_) => false,
+        };
+        if !inert {
+            diags.push(omitted.refuse(&b.name, omission, &b.loc));
+        }
+    }
+}
+
+/// A block of an omitted type that changes nothing: every argument null
+/// (or the value its omission accepts), every nested block the same.
+fn body_is_inert(body: &Body, scope: &dyn Scope, bound: &[(String, Value)], omitted: &Omitted<'_>) -> bool {
+    let attrs_inert = body.attrs.iter().all(|given| match eval::eval_with(&given.expr, scope, bound) {
+        Ok(v) => v.is_null() || omitted.find(&given.name).is_some_and(|o| o.is_inert(&v)),
+        Err(_) => false,
+    });
+    attrs_inert
+        && body.blocks.iter().all(|b| {
+            let inner = omitted.inner(&b.name);
+            match &b.dynamic {
+                None => body_is_inert(&b.body, scope, bound, &inner),
+                Some(dynamic) => match eval::eval_with(&dynamic.for_each, scope, bound).map(dynamic_elements) {
+                    Ok(Ok(Some(elements))) => elements.into_iter().all(|(key, value)| {
+                        let mut with = bound.to_vec();
+                        with.push((dynamic.iterator.clone(), iterator_value(key, value)));
+                        body_is_inert(&b.body, scope, &with, &inner)
+                    }),
+                    _ => false,
+                },
+            }
+        })
+}
+
+fn iterator_value(key: Value, value: Value) -> Value {
+    Value::Map(BTreeMap::from([("key".to_string(), key), ("value".to_string(), value)]))
 }
 
 /// Evaluates a body with the iterators of the `dynamic` blocks around it
@@ -64,8 +168,10 @@ fn evaluate_body(
     body: &Body,
     scope: &dyn Scope,
     bound: &[(String, Value)],
+    omitted: &Omitted<'_>,
     diags: &mut Diagnostics,
 ) -> AttrValues {
+    check_omitted(body, attrs, blocks, scope, bound, omitted, diags);
     let mut out = AttrValues::new();
     for attr in attrs.iter().filter(|a| a.is_settable()) {
         let value = match body.attrs.iter().find(|a| a.name == attr.name) {
@@ -99,7 +205,15 @@ fn evaluate_body(
         let mut items: Vec<Value> = Vec::new();
         for b in body.blocks.iter().filter(|b| b.name == block.name) {
             let Some(dynamic) = &b.dynamic else {
-                items.push(Value::Map(evaluate_body(&block.attrs, &block.blocks, &b.body, scope, bound, diags)));
+                items.push(Value::Map(evaluate_body(
+                    &block.attrs,
+                    &block.blocks,
+                    &b.body,
+                    scope,
+                    bound,
+                    &omitted.inner(block.name),
+                    diags,
+                )));
                 continue;
             };
             let elements = match eval::eval_with(&dynamic.for_each, scope, bound) {
@@ -125,10 +239,17 @@ fn evaluate_body(
                 continue;
             };
             for (key, value) in elements {
-                let iterator = Value::Map(BTreeMap::from([("key".to_string(), key), ("value".to_string(), value)]));
                 let mut inner = bound.to_vec();
-                inner.push((dynamic.iterator.clone(), iterator));
-                items.push(Value::Map(evaluate_body(&block.attrs, &block.blocks, &b.body, scope, &inner, diags)));
+                inner.push((dynamic.iterator.clone(), iterator_value(key, value)));
+                items.push(Value::Map(evaluate_body(
+                    &block.attrs,
+                    &block.blocks,
+                    &b.body,
+                    scope,
+                    &inner,
+                    &omitted.inner(block.name),
+                    diags,
+                )));
             }
         }
         if let Some(max) = block.max_items.filter(|max| items.len() > *max) {

@@ -21,6 +21,7 @@ mod faults;
 mod frontend;
 mod generated_names;
 mod github_ci;
+mod inert_arguments;
 mod lifecycle;
 mod modules;
 mod plan_json;

@@ -462,6 +462,7 @@ fn variable(name: String, file: FileId, body: HclBody, loc: Loc, diags: &mut Dia
         description: None,
         sensitive: false,
         nullable: true,
+        ephemeral: false,
         validations: Vec::new(),
         loc,
     };
@@ -481,11 +482,12 @@ fn variable(name: String, file: FileId, body: HclBody, loc: Loc, diags: &mut Dia
             "description" => v.description = constant_string(&expr, &at, "description", diags),
             "sensitive" => v.sensitive = constant_bool(&expr, &at, "sensitive flag", diags),
             "nullable" => v.nullable = constant_bool(&expr, &at, "nullable flag", diags),
+            "ephemeral" => v.ephemeral = constant_bool(&expr, &at, "ephemeral flag", diags),
             other => diags.push(unsupported(
                 "argument",
                 other,
                 "a variable block",
-                "type, default, description, sensitive, nullable, validation",
+                "type, default, description, sensitive, nullable, ephemeral, validation",
                 at,
             )),
         }
@@ -518,6 +520,9 @@ fn variable(name: String, file: FileId, body: HclBody, loc: Loc, diags: &mut Dia
             _ => diags.push(Diagnostic::error("A validation block needs condition and error_message").at(at)),
         }
     }
+    // gantry has no ephemeral values of its own: an ephemeral variable is
+    // kept as a secret (never in state, plan files or output).
+    v.sensitive |= v.ephemeral;
     // The default must satisfy the declared type.
     if let (Some(default), Some(at)) = (v.default.take(), default_loc) {
         match v.ty.convert(default) {
@@ -578,7 +583,24 @@ fn provider(file: FileId, body: HclBody, loc: Loc, diags: &mut Diagnostics) -> P
                     .at(at)
                     .detail("gantry takes credentials and endpoints from the standard AWS environment (AWS_PROFILE, AWS_ENDPOINT_URL, ...)."),
             ),
-            other => diags.push(unsupported("argument", other, "the aws provider", "region, default_tags", at)),
+            // Switches for the Terraform provider's own start-up checks
+            // (STS GetCallerIdentity, the EC2 metadata endpoint, the region
+            // list) that gantry does not make; and path-style S3 addressing,
+            // which gantry uses whenever an endpoint is overridden. Accepted,
+            // so configurations written for emulators run unchanged.
+            "skip_credentials_validation"
+            | "skip_metadata_api_check"
+            | "skip_region_validation"
+            | "skip_requesting_account_id"
+            | "s3_use_path_style" => {}
+            other => diags.push(unsupported(
+                "argument",
+                other,
+                "the aws provider",
+                "region, default_tags, skip_credentials_validation, skip_metadata_api_check, skip_region_validation, \
+                 skip_requesting_account_id, s3_use_path_style",
+                at,
+            )),
         }
     }
     for (kind, block, at) in parts.blocks {

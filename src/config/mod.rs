@@ -142,6 +142,8 @@ pub struct Variable {
     pub description: Option<String>,
     pub sensitive: bool,
     pub nullable: bool,
+    /// `ephemeral = true`: gantry treats the value as sensitive.
+    pub ephemeral: bool,
     pub validations: Vec<Validation>,
     pub loc: Loc,
 }

@@ -93,14 +93,37 @@ impl View<'_> {
     }
 }
 
-/// Reports `name` as deliberately not supported, when it is; false otherwise.
-fn report_omitted(view: &View<'_>, name: &str, what: &str, loc: &Loc, diags: &mut Diagnostics) -> bool {
+/// Handles `name` when gantry leaves it out on purpose (true), else false.
+/// Modules pass their optional inputs through to every argument, so such
+/// an argument is refused here only when its value is a constant that would
+/// do something; one that depends on variables is checked once evaluated
+/// (desired::evaluate), where null or the provider's default is accepted.
+fn report_omitted(view: &View<'_>, name: &str, body: Option<&Body>, what: &str, loc: &Loc, diags: &mut Diagnostics) -> bool {
     let Some(omission) = view.omission(name) else { return false };
-    diags.push(
-        Diagnostic::error(format!("\"{name}\" in {what} is not supported by gantry: {}", omission.reason))
-            .at(loc.clone()),
-    );
+    let refuse = |diags: &mut Diagnostics| {
+        diags.push(
+            Diagnostic::error(format!("\"{name}\" in {what} is not supported by gantry: {}", omission.reason))
+                .at(loc.clone()),
+        )
+    };
+    // A static block: refused when one of its arguments is a constant that
+    // is neither null nor its default.
+    if let Some(body) = body {
+        let inner = view.path_of(name);
+        let active = body.attrs.iter().any(|a| {
+            let default = view.omitted.iter().find(|o| o.path == format!("{inner}.{}", a.name));
+            constant(&a.expr).is_some_and(|v| !v.is_null() && !default.is_some_and(|o| o.is_inert(&v)))
+        });
+        if active {
+            refuse(diags);
+        }
+    }
     true
+}
+
+/// An attribute's value when it is a constant expression.
+fn constant(expr: &hcl_edit::expr::Expression) -> Option<crate::value::Value> {
+    crate::eval::eval(expr, &super::ConstScope).ok().filter(crate::value::Value::is_known)
 }
 
 fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Diagnostics) {
@@ -125,7 +148,18 @@ fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Di
                     .detail("It is computed by AWS; you can read it from the resource, not set it."),
             ),
             Some(_) => {}
-            None if report_omitted(&view, &attr.name, what, &attr.loc, diags) => {}
+            None if view.omission(&attr.name).is_some() => {
+                let omission = view.omission(&attr.name).expect("checked");
+                if constant(&attr.expr).is_some_and(|v| !omission.is_inert(&v)) {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "\"{}\" in {what} is not supported by gantry: {}",
+                            attr.name, omission.reason
+                        ))
+                        .at(attr.loc.clone()),
+                    );
+                }
+            }
             None if view.blocks.iter().any(|b| b.name == attr.name) => diags.push(
                 Diagnostic::error(format!("\"{}\" is a block in {what}, not an argument", attr.name))
                     .at(attr.loc.clone())
@@ -159,7 +193,14 @@ fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Di
                 &block.loc,
                 diags,
             ),
-            None if report_omitted(&view, &block.name, what, &block.loc, diags) => {}
+            None if report_omitted(
+                &view,
+                &block.name,
+                block.dynamic.is_none().then_some(&block.body),
+                what,
+                &block.loc,
+                diags,
+            ) => {}
             None => diags.push(
                 Diagnostic::error(format!("Unsupported block \"{}\" in {what}", block.name))
                     .at(block.loc.clone())

@@ -99,6 +99,12 @@ pub fn resolve(stack: &Stack, sources: &VarSources) -> Result<BTreeMap<String, V
                 }
             },
         };
+        // As in Terraform: a null value of a variable declared
+        // `nullable = false` takes its default, and is an error without one.
+        let value = match (&var.default, value.is_null() && !var.nullable) {
+            (Some(default), true) => default.clone(),
+            _ => value,
+        };
         if value.is_null() && !var.nullable {
             diags.push(Diagnostic::error(format!("Variable \"{name}\" must not be null")).at(var.loc.clone()));
             continue;

@@ -110,6 +110,8 @@ mod conformance;
 mod test_support;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod type_conformance;
 
 /// An expression's value when it refers to nothing (a literal, or functions
 /// of literals): what Terraform calls a constant. `None` when it needs a

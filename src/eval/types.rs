@@ -7,14 +7,14 @@ use std::fmt;
 use hcl_edit::expr::{Expression, FuncCall, ObjectKey};
 use hcl_edit::Span;
 
-use super::convert::{a_type, split_mark, to_bool, to_number, to_string, MAX_VALUE_DEPTH};
+use super::convert::{split_mark, stringify, to_bool, to_number, to_string, unify, Unified, MAX_VALUE_DEPTH};
 use super::expr::error;
 use super::functions::make_set;
 use super::EvalError;
 use crate::value::Value;
 
 /// A Terraform type constraint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum TypeConstraint {
     Any,
     String,
@@ -25,7 +25,18 @@ pub enum TypeConstraint {
     Map(Box<TypeConstraint>),
     Tuple(Vec<TypeConstraint>),
     /// Attribute types, and whether each attribute is `optional(...)`.
-    Object(BTreeMap<String, (TypeConstraint, bool)>),
+    Object(BTreeMap<String, ObjectAttr>),
+}
+
+/// One attribute of an `object({...})` type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectAttr {
+    pub ty: TypeConstraint,
+    /// Declared `optional(T)` or `optional(T, default)`.
+    pub optional: bool,
+    /// The default of `optional(T, default)`: taken when the attribute is
+    /// absent or null, before the value is converted (as Terraform does).
+    pub default: Option<Value>,
 }
 
 const EXPECTED: &str =
@@ -36,12 +47,12 @@ pub fn parse_type(expr: &Expression) -> Result<TypeConstraint, EvalError> {
     parse(expr, false).map(|(t, _)| t)
 }
 
-/// Returns the type and whether it was wrapped in `optional(...)`, which is
-/// allowed only for object attributes (`in_object`).
-fn parse(expr: &Expression, in_object: bool) -> Result<(TypeConstraint, bool), EvalError> {
+/// Returns the type and, when it was wrapped in `optional(...)` (allowed
+/// only for object attributes, `in_object`), that flag and its default.
+fn parse(expr: &Expression, in_object: bool) -> Result<(TypeConstraint, Option<Option<Value>>), EvalError> {
     let span = expr.span();
     match expr {
-        Expression::Variable(name) => keyword(name.value().as_str(), span).map(|t| (t, false)),
+        Expression::Variable(name) => keyword(name.value().as_str(), span).map(|t| (t, None)),
         // Terraform 0.11 wrote types as strings: `type = "string"`.
         Expression::String(s) => match s.value().as_str() {
             "string" => Ok(TypeConstraint::String),
@@ -49,7 +60,7 @@ fn parse(expr: &Expression, in_object: bool) -> Result<(TypeConstraint, bool), E
             "map" => Ok(TypeConstraint::Map(Box::new(TypeConstraint::String))),
             other => Err(error(format!("Invalid legacy type: \"{other}\" is not a type; {EXPECTED}"), span)),
         }
-        .map(|t| (t, false)),
+        .map(|t| (t, None)),
         Expression::FuncCall(call) => parse_call(call, in_object),
         Expression::Parenthesis(p) => parse(p.inner(), in_object),
         _ => Err(error(format!("Invalid type specification: {EXPECTED}"), span)),
@@ -70,7 +81,7 @@ fn keyword(name: &str, span: super::expr::SpanRange) -> Result<TypeConstraint, E
     }
 }
 
-fn parse_call(call: &FuncCall, in_object: bool) -> Result<(TypeConstraint, bool), EvalError> {
+fn parse_call(call: &FuncCall, in_object: bool) -> Result<(TypeConstraint, Option<Option<Value>>), EvalError> {
     let span = call.span();
     let name = call.name.name.value().as_str();
     let args: Vec<&Expression> = call.args.iter().collect();
@@ -108,7 +119,9 @@ fn parse_call(call: &FuncCall, in_object: bool) -> Result<(TypeConstraint, bool)
                             return Err(error("Invalid type specification: object attribute names must be identifiers", e.span()))
                         }
                     };
-                    attrs.insert(name, parse(value.expr(), true)?);
+                    let (ty, optional) = parse(value.expr(), true)?;
+                    let attr = ObjectAttr { ty, optional: optional.is_some(), default: optional.flatten() };
+                    attrs.insert(name, attr);
                 }
                 TypeConstraint::Object(attrs)
             }
@@ -118,12 +131,13 @@ fn parse_call(call: &FuncCall, in_object: bool) -> Result<(TypeConstraint, bool)
         },
         "optional" if in_object => {
             return match args.as_slice() {
-                [a] => Ok((parse(a, false)?.0, true)),
-                [_, default] => Err(error(
-                    "Unsupported type specification: gantry does not support default values in optional(); declare optional(TYPE) and use coalesce() or the variable's default instead",
-                    default.span(),
-                )),
-                _ => Err(error("Invalid type specification: optional(...) takes a type", span)),
+                [a] => Ok((parse(a, false)?.0, Some(None))),
+                [a, default] => {
+                    let ty = parse(a, false)?.0;
+                    let default = optional_default(&ty, default)?;
+                    Ok((ty, Some(default)))
+                }
+                _ => Err(error("Invalid type specification: optional(...) takes a type and an optional default", span)),
             };
         }
         "optional" => {
@@ -131,7 +145,52 @@ fn parse_call(call: &FuncCall, in_object: bool) -> Result<(TypeConstraint, bool)
         }
         other => return Err(error(format!("Invalid type specification: \"{other}\" is not a type constructor; {EXPECTED}"), span)),
     };
-    Ok((t, false))
+    Ok((t, None))
+}
+
+/// The default of `optional(T, default)`: a constant that converts to `T`
+/// (null means no default, as in Terraform).
+fn optional_default(ty: &TypeConstraint, expr: &Expression) -> Result<Option<Value>, EvalError> {
+    let value = super::eval(expr, &NoNames).map_err(|e| {
+        error(format!("Invalid default value for optional attribute: {}", e.message), expr.span())
+    })?;
+    if !value.is_known() {
+        return Err(error("Invalid default value for optional attribute: it must be a constant", expr.span()));
+    }
+    if value.is_null() {
+        return Ok(None);
+    }
+    match ty.convert(value) {
+        Ok(v) => Ok(Some(v)),
+        Err(m) => Err(error(
+            format!("Invalid default value for optional attribute: this default value is not compatible with the attribute's type constraint: {m}."),
+            expr.span(),
+        )),
+    }
+}
+
+/// The scope of a type constraint: constants only.
+struct NoNames;
+
+impl super::Scope for NoNames {
+    fn variable(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn local(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn resource(&self, _: &crate::addr::ResourceAddr) -> Option<Value> {
+        None
+    }
+    fn count_index(&self) -> Option<Value> {
+        None
+    }
+    fn each(&self) -> Option<(Value, Value)> {
+        None
+    }
+    fn module_dir(&self) -> &std::path::Path {
+        std::path::Path::new(".")
+    }
 }
 
 impl fmt::Display for TypeConstraint {
@@ -156,14 +215,15 @@ impl fmt::Display for TypeConstraint {
             }
             TypeConstraint::Object(attrs) => {
                 f.write_str("object({")?;
-                for (i, (name, (t, optional))) in attrs.iter().enumerate() {
+                for (i, (name, attr)) in attrs.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    if *optional {
-                        write!(f, "{name} = optional({t})")?;
-                    } else {
-                        write!(f, "{name} = {t}")?;
+                    let t = &attr.ty;
+                    match (&attr.optional, &attr.default) {
+                        (true, Some(d)) => write!(f, "{name} = optional({t}, {})", d.to_json())?,
+                        (true, None) => write!(f, "{name} = optional({t})")?,
+                        (false, _) => write!(f, "{name} = {t}")?,
                     }
                 }
                 f.write_str("})")
@@ -179,7 +239,7 @@ impl TypeConstraint {
     /// Null and unknown values pass unchanged; sensitive marks are kept.
     /// Errors name the path to the offending element and never its value.
     pub fn convert(&self, v: Value) -> Result<Value, String> {
-        self.convert_at(v, 0).map_err(|(path, msg)| if path.is_empty() { msg } else { format!("{path}: {msg}") })
+        self.convert_at(self.apply_defaults(v), 0).map_err(|(path, msg)| if path.is_empty() { msg } else { format!("{path}: {msg}") })
     }
 
     fn convert_at(&self, v: Value, depth: usize) -> Result<Value, (String, String)> {
@@ -193,23 +253,39 @@ impl TypeConstraint {
         let fail = |m: String| Err((String::new(), m));
         let converted = match self {
             TypeConstraint::Any => v,
-            TypeConstraint::String => match to_string(&v) {
-                Ok(s) => Value::String(s),
-                Err(m) => return fail(m),
+            TypeConstraint::String => match &v {
+                Value::List(_) | Value::Map(_) => return fail("string required".into()),
+                _ => match to_string(&v) {
+                    Ok(s) => Value::String(s),
+                    Err(m) => return fail(m),
+                },
             },
-            TypeConstraint::Number => match to_number(&v) {
-                Ok(n) => Value::Number(n),
-                Err(m) => return fail(m),
+            TypeConstraint::Number => match &v {
+                Value::String(_) => match to_number(&v) {
+                    Ok(n) => Value::Number(n),
+                    Err(_) => return fail("a number is required".into()),
+                },
+                Value::Number(n) => Value::Number(*n),
+                _ => return fail("number required".into()),
             },
-            TypeConstraint::Bool => match to_bool(&v) {
-                Ok(b) => Value::Bool(b),
-                Err(m) => return fail(m),
+            TypeConstraint::Bool => match &v {
+                Value::String(_) => match to_bool(&v) {
+                    Ok(b) => Value::Bool(b),
+                    Err(_) => return fail("a bool is required".into()),
+                },
+                Value::Bool(b) => Value::Bool(*b),
+                _ => return fail("bool required".into()),
             },
             TypeConstraint::List(t) | TypeConstraint::Set(t) => {
                 let Value::List(items) = v else {
-                    return fail(format!("a {} is required, but the value is {}", self.kind(), a_type(&v)));
+                    return fail(format!("{} of {} required", self.kind(), t.friendly()));
                 };
                 let items = convert_items(std::iter::repeat(t.as_ref()), items, depth)?;
+                let items = if **t == TypeConstraint::Any {
+                    unify_elements(items, self.kind()).map_err(|m| (String::new(), m))?
+                } else {
+                    items
+                };
                 if let TypeConstraint::Set(_) = self {
                     // Unknown elements may turn out equal, so the set's size
                     // is not known yet.
@@ -223,11 +299,11 @@ impl TypeConstraint {
             }
             TypeConstraint::Tuple(ts) => {
                 let Value::List(items) = v else {
-                    return fail(format!("a tuple is required, but the value is {}", a_type(&v)));
+                    return fail("tuple required".into());
                 };
                 if items.len() != ts.len() {
                     return fail(format!(
-                        "a tuple of {} elements is required, but the value has {}",
+                        "tuple required (a tuple of {} elements, but the value has {})",
                         ts.len(),
                         items.len()
                     ));
@@ -236,7 +312,7 @@ impl TypeConstraint {
             }
             TypeConstraint::Map(t) => {
                 let Value::Map(map) = v else {
-                    return fail(format!("a map is required, but the value is {}", a_type(&v)));
+                    return fail(format!("map of {} required", t.friendly()));
                 };
                 let mut out = BTreeMap::new();
                 for (k, item) in map {
@@ -244,14 +320,20 @@ impl TypeConstraint {
                         t.convert_at(item, depth + 1).map_err(|(p, m)| (join_path(&format!("[\"{k}\"]"), &p), m))?;
                     out.insert(k, item);
                 }
-                Value::Map(out)
+                if **t == TypeConstraint::Any {
+                    let keys: Vec<String> = out.keys().cloned().collect();
+                    let items = unify_elements(out.into_values().collect(), "map").map_err(|m| (String::new(), m))?;
+                    Value::Map(keys.into_iter().zip(items).collect())
+                } else {
+                    Value::Map(out)
+                }
             }
             TypeConstraint::Object(attrs) => {
                 let Value::Map(mut map) = v else {
-                    return fail(format!("an object is required, but the value is {}", a_type(&v)));
+                    return fail("object required".into());
                 };
                 let mut out = BTreeMap::new();
-                for (name, (t, optional)) in attrs {
+                for (name, ObjectAttr { ty: t, optional, .. }) in attrs {
                     match map.remove(name) {
                         Some(item) => {
                             let item = t
@@ -269,6 +351,65 @@ impl TypeConstraint {
             }
         };
         Ok(converted.marked_if(marked))
+    }
+
+    /// Fills the defaults of `optional(T, default)` attributes into a value
+    /// not yet converted, at any depth: an absent or null attribute takes
+    /// its default (itself filled in turn); a null object stays null.
+    fn apply_defaults(&self, v: Value) -> Value {
+        if !self.has_defaults() {
+            return v;
+        }
+        let (v, marked) = split_mark(v);
+        let filled = match (self, v) {
+            (TypeConstraint::Object(attrs), Value::Map(mut map)) => {
+                for (name, attr) in attrs {
+                    let current = map.remove(name);
+                    let item = match (current, &attr.default) {
+                        (None, Some(d)) => Some(d.clone()),
+                        (Some(item), Some(d)) if item.is_null() => Some(d.clone()),
+                        (item, _) => item,
+                    };
+                    if let Some(item) = item {
+                        map.insert(name.clone(), attr.ty.apply_defaults(item));
+                    }
+                }
+                Value::Map(map)
+            }
+            (TypeConstraint::List(t) | TypeConstraint::Set(t), Value::List(items)) => {
+                Value::List(items.into_iter().map(|i| t.apply_defaults(i)).collect())
+            }
+            (TypeConstraint::Map(t), Value::Map(map)) => {
+                Value::Map(map.into_iter().map(|(k, i)| (k, t.apply_defaults(i))).collect())
+            }
+            (TypeConstraint::Tuple(ts), Value::List(items)) if ts.len() == items.len() => {
+                Value::List(ts.iter().zip(items).map(|(t, i)| t.apply_defaults(i)).collect())
+            }
+            (_, other) => other,
+        };
+        filled.marked_if(marked)
+    }
+
+    fn has_defaults(&self) -> bool {
+        match self {
+            TypeConstraint::Object(attrs) => attrs.values().any(|a| a.default.is_some() || a.ty.has_defaults()),
+            TypeConstraint::List(t) | TypeConstraint::Set(t) | TypeConstraint::Map(t) => t.has_defaults(),
+            TypeConstraint::Tuple(ts) => ts.iter().any(TypeConstraint::has_defaults),
+            _ => false,
+        }
+    }
+
+    /// The type as cty names it in messages ("list of string").
+    fn friendly(&self) -> String {
+        match self {
+            TypeConstraint::Any => "any single type".into(),
+            TypeConstraint::List(t) => format!("list of {}", t.friendly()),
+            TypeConstraint::Set(t) => format!("set of {}", t.friendly()),
+            TypeConstraint::Map(t) => format!("map of {}", t.friendly()),
+            TypeConstraint::Tuple(_) => "tuple".into(),
+            TypeConstraint::Object(_) => "object".into(),
+            other => other.to_string(),
+        }
     }
 
     fn kind(&self) -> &'static str {
@@ -291,6 +432,25 @@ fn convert_items<'a>(
             t.convert_at(item, depth + 1).map_err(|(p, m)| (join_path(&format!("element {i}"), &p), m))
         })
         .collect()
+}
+
+/// The elements of a `list(any)`, `set(any)` or `map(any)`: one type for
+/// all, as Terraform unifies them (numbers and bools with strings become
+/// strings); no common type is an error.
+fn unify_elements(items: Vec<Value>, kind: &str) -> Result<Vec<Value>, String> {
+    match unify(items.iter()) {
+        // Lists of lists: the inner elements share one type too.
+        Unified::Same if items.len() > 1 && items.iter().all(|i| matches!(i, Value::List(_))) => {
+            let lengths: Vec<usize> = items.iter().map(|i| if let Value::List(l) = i { l.len() } else { 0 }).collect();
+            let inner: Vec<Value> =
+                items.into_iter().flat_map(|i| if let Value::List(l) = i { l } else { Vec::new() }).collect();
+            let mut inner = unify_elements(inner, "list")?.into_iter();
+            Ok(lengths.into_iter().map(|n| Value::List(inner.by_ref().take(n).collect())).collect())
+        }
+        Unified::Same => Ok(items),
+        Unified::Strings => Ok(items.into_iter().map(stringify).collect()),
+        Unified::Conflict => Err(format!("all {kind} elements must have the same type")),
+    }
 }
 
 fn join_path(head: &str, rest: &str) -> String {
@@ -343,7 +503,8 @@ mod tests {
         assert!(e.message.contains("\"strin\" is not a type"), "{}", e.message);
         assert_eq!(&src[e.span.unwrap()], "strin");
         assert!(ty_err("optional(string)").message.contains("only for attributes of object"));
-        assert!(ty_err("object({a = optional(string, \"x\")})").message.contains("default values"));
+        assert!(ty_err("object({a = optional(number, \"x\")})").message.contains("not compatible"));
+        assert!(ty_err("object({a = optional(string, var.x)})").message.contains("Invalid default value"));
         assert!(ty_err("list(string, number)").message.contains("exactly one argument"));
         assert!(ty_err("tuple(string)").message.contains("list of types"));
         assert!(ty_err("object(string)").message.contains("object of attribute types"));
@@ -382,7 +543,39 @@ mod tests {
         assert!(e.starts_with("element 1: attribute \"a\": a number is required"), "{e}");
         let e = ty("map(number)").convert(map(vec![("k", s("x"))])).unwrap_err();
         assert!(e.starts_with("[\"k\"]:"), "{e}");
-        assert!(ty("object({a = string})").convert(s("x")).unwrap_err().contains("an object is required"));
+        assert!(ty("object({a = string})").convert(s("x")).unwrap_err().contains("object required"));
+    }
+
+    #[test]
+    fn optional_defaults_fill_absent_and_null_attributes() {
+        let t = ty("object({name = string, port = optional(number, 80), tags = optional(map(string), {})})");
+        assert_eq!(t.to_string(), "object({name = string, port = optional(number, 80), tags = optional(map(string), {})})");
+        let v = map(vec![("name", s("x")), ("port", Value::Null)]);
+        assert_eq!(t.convert(v), Ok(map(vec![("name", s("x")), ("port", n(80.0)), ("tags", map(vec![]))])));
+        // A given value wins, and is converted like any other.
+        assert_eq!(t.convert(map(vec![("name", s("x")), ("port", s("8080"))])).unwrap(), {
+            map(vec![("name", s("x")), ("port", n(8080.0)), ("tags", map(vec![]))])
+        });
+        // A null object stays null.
+        assert_eq!(t.convert(Value::Null), Ok(Value::Null));
+    }
+
+    #[test]
+    fn optional_defaults_apply_at_any_depth() {
+        let t = ty("list(object({a = optional(object({b = optional(string, \"deep\"), c = optional(bool)}), {})}))");
+        let v = list(vec![map(vec![]), map(vec![("a", map(vec![("c", Value::Bool(true))]))])]);
+        assert_eq!(
+            t.convert(v),
+            Ok(list(vec![
+                map(vec![("a", map(vec![("b", s("deep")), ("c", Value::Null)]))]),
+                map(vec![("a", map(vec![("b", s("deep")), ("c", Value::Bool(true))]))]),
+            ]))
+        );
+        let t = ty("map(object({n = optional(number, 1)}))");
+        assert_eq!(t.convert(map(vec![("k", map(vec![]))])), Ok(map(vec![("k", map(vec![("n", n(1.0))]))])));
+        // A null default is no default.
+        let t = ty("object({a = optional(string, null)})");
+        assert_eq!(t.convert(map(vec![])), Ok(map(vec![("a", Value::Null)])));
     }
 
     #[test]

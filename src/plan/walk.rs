@@ -242,7 +242,7 @@ fn plan_resource(
             diags.extend(Diagnostics(unsafe_trust));
             continue;
         }
-        let desired = match desired::evaluate(schema, &config.body, &scope, &provider.default_tags, &config.loc) {
+        let desired = match desired::evaluate(schema, &config.body, &scope, &provider.default_tags, &config.addr.to_string()) {
             Ok(d) => d,
             Err(d) => {
                 diags.extend(d);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
-    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType,
+    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, LocalSecondaryIndex,
     PointInTimeRecoverySpecification, PointInTimeRecoveryStatus, Projection, ProjectionType, ProvisionedThroughput,
     ScalarAttributeType, StreamSpecification, StreamViewType, TableClass, TableDescription, TableStatus, Tag,
     TimeToLiveSpecification, TimeToLiveStatus, UpdateGlobalSecondaryIndexAction,
@@ -68,6 +68,18 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
                 Attr::optional("write_capacity", Ty::Number),
             ],
         ),
+        // Local indexes exist only from CreateTable on: any change replaces
+        // the table, as in the provider.
+        BlockSchema::set(
+            "local_secondary_index",
+            vec![
+                Attr::required("name", Ty::String),
+                Attr::required("range_key", Ty::String),
+                Attr::required("projection_type", Ty::String),
+                Attr::optional("non_key_attributes", Ty::ListOfString),
+            ],
+        )
+        .force_new(),
         BlockSchema::single(
             "ttl",
             vec![
@@ -100,10 +112,6 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         "point_in_time_recovery.recovery_period_in_days",
         "moto 5.1.22's UpdateContinuousBackups ignores RecoveryPeriodInDays (every table keeps 35 days), so the \
          setting could not be tested",
-    )
-    .omit(
-        "local_secondary_index",
-        "a gap of gantry's: moto supports LocalSecondaryIndexes at create; listed as open in issue 13",
     )
     .omit(
         "import_table",
@@ -172,6 +180,9 @@ impl ResourceType for DynamodbTable {
                 index = index.provisioned_throughput(gsi.throughput(CALL)?);
             }
             request = request.global_secondary_indexes(built(CALL, index.build())?);
+        }
+        for lsi in block_items(desired, "local_secondary_index") {
+            request = request.local_secondary_indexes(local_index(CALL, hash_key, lsi)?);
         }
         if get_bool(desired, "stream_enabled") == Some(true) {
             let view_type = get_nonempty_str(desired, "stream_view_type").ok_or_else(|| {
@@ -548,6 +559,23 @@ fn table_attrs(table: &TableDescription, args: &Attrs, ttl: Value, pitr: Value, 
         .collect();
     indexes.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     attrs.insert("global_secondary_index".into(), Value::Array(indexes));
+    let mut locals: Vec<_> = table
+        .local_secondary_indexes()
+        .iter()
+        .map(|l| {
+            let projection = l.projection();
+            let non_key: Vec<&str> =
+                projection.map(|p| p.non_key_attributes().iter().map(String::as_str).collect()).unwrap_or_default();
+            serde_json::json!({
+                "name": l.index_name(),
+                "range_key": key_of(l.key_schema(), KeyType::Range),
+                "projection_type": projection.and_then(|p| p.projection_type()).map(|p| p.as_str()),
+                "non_key_attributes": if non_key.is_empty() { Value::Null } else { Value::from(non_key) },
+            })
+        })
+        .collect();
+    locals.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    attrs.insert("local_secondary_index".into(), Value::Array(locals));
     attrs.insert("ttl".into(), ttl);
     attrs.insert("point_in_time_recovery".into(), pitr);
     attrs.insert(dynamodb_sse::BLOCK.into(), dynamodb_sse::read_block(table.sse_description(), args));
@@ -632,6 +660,28 @@ fn stream(call: &str, enabled: bool, view_type: Option<&str>) -> Result<StreamSp
         StreamSpecification::builder()
             .stream_enabled(enabled)
             .set_stream_view_type(view_type.map(StreamViewType::from))
+            .build(),
+    )
+}
+
+/// A `local_secondary_index` block as CreateTable takes it: the table's
+/// hash key with the index's own range key.
+fn local_index(call: &str, hash_key: &str, block: &Attrs) -> Result<LocalSecondaryIndex, ProviderError> {
+    let name = require_str(block, "name", "local_secondary_index")?;
+    let range_key = require_str(block, "range_key", "local_secondary_index")?;
+    let projection_type = require_str(block, "projection_type", "local_secondary_index")?;
+    let non_key = get_strings(block, "non_key_attributes");
+    let projection = Projection::builder()
+        .projection_type(ProjectionType::from(projection_type))
+        .set_non_key_attributes((!non_key.is_empty()).then_some(non_key))
+        .build();
+    built(
+        call,
+        LocalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(call, hash_key, KeyType::Hash)?)
+            .key_schema(key(call, range_key, KeyType::Range)?)
+            .projection(projection)
             .build(),
     )
 }

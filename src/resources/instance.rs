@@ -69,6 +69,9 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
             Attr::computed("primary_network_interface_id", Ty::String),
             Attr::computed("instance_state", Ty::String),
             Attr::optional_computed("availability_zone", Ty::String).force_new(),
+            // Tags of the volumes the instance launches with; read back
+            // from its root volume, as the provider does.
+            Attr::optional("volume_tags", Ty::MapOfString),
         ],
     )
     .blocks(vec![
@@ -128,10 +131,12 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         "group names for EC2-Classic and the default VPC; AWS retired EC2-Classic and the provider recommends \
          vpc_security_group_ids, which gantry takes",
     )
-    .omit(
+    .omit_accepting(
         "user_data_replace_on_change",
-        "gantry always replaces the instance when user_data changes (the provider's behaviour with this set to \
-         true): changing it in place means stopping the instance",
+        true,
+        "gantry always replaces the instance when user_data changes, which is what `true` asks for; `false` \
+         asks for an in-place change, which means stopping the running instance (StopInstances, \
+         ModifyInstanceAttribute, StartInstances), which gantry does not do",
     )
     .omit(
         "ebs_optimized",
@@ -158,7 +163,6 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     )
     .omit("ebs_block_device", "see root_block_device")
     .omit("ephemeral_block_device", "instance store volumes: moto creates an EBS volume for every mapping")
-    .omit("volume_tags", "tags the volumes of root_block_device and ebs_block_device (see there)")
     .taggable()
 });
 
@@ -249,6 +253,13 @@ impl ResourceType for Instance {
                 if !req.prior.contains_key("user_data") {
                     args.insert("user_data".into(), Value::from(user_data(aws, &req.id).await?));
                 }
+                // One DescribeVolumes call, only for instances that set volume tags.
+                if req.prior.get("volume_tags").is_some_and(|t| !t.is_null()) {
+                    let root = live.instance.root_device_name();
+                    let volumes = attached_volumes(aws, &req.id).await?;
+                    let tags = volumes.iter().find(|v| v.device.as_deref() == root).or(volumes.first());
+                    args.insert("volume_tags".into(), tags.map(|v| visible_tags(&v.tags)).unwrap_or(Value::Null));
+                }
                 let tags = visible_tags(&ec2_tags(live.instance.tags()));
                 Ok::<_, ProviderError>(Some(instance_attrs(aws, live, profile, &args, protection, tags)))
             }
@@ -305,6 +316,10 @@ impl ResourceType for Instance {
                     .map(|name| IamInstanceProfileSpecification::builder().name(name).build()),
             )
             .tag_specifications(ec2_tag_spec(Ec2ResourceType::Instance, create_tags(desired, owner_tags)));
+        let volume_tags = get_tags(desired, "volume_tags");
+        if !volume_tags.is_empty() {
+            request = request.tag_specifications(ec2_tag_spec(Ec2ResourceType::Volume, volume_tags));
+        }
         match get_bool(desired, "associate_public_ip_address") {
             // A public address can only be asked for on a network interface,
             // which must then carry the subnet and groups too.
@@ -400,6 +415,7 @@ impl ResourceType for Instance {
         options::update_metadata(aws, id, prior, desired).await?;
         options::update_credits(aws, id, prior, desired).await?;
         ec2_update_tags(aws, id, prior, desired, owner_tags).await?;
+        update_volume_tags(aws, id, prior, desired).await?;
 
         let live = describe_one(aws, id).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
@@ -425,6 +441,76 @@ impl ResourceType for Instance {
         })
         .await
     }
+}
+
+/// An EBS volume attached to an instance: its device name and tags.
+struct Volume {
+    id: String,
+    device: Option<String>,
+    tags: Tags,
+}
+
+async fn attached_volumes(aws: &AwsCtx, instance: &str) -> Result<Vec<Volume>, ProviderError> {
+    aws.count_call();
+    let out = aws
+        .ec2
+        .describe_volumes()
+        .filters(Filter::builder().name("attachment.instance-id").values(instance).build())
+        .send()
+        .await
+        .classify("ec2:DescribeVolumes")?;
+    Ok(out
+        .volumes()
+        .iter()
+        .filter_map(|v| {
+            let device = v
+                .attachments()
+                .iter()
+                .find(|a| a.instance_id() == Some(instance))
+                .and_then(|a| a.device())
+                .map(str::to_string);
+            Some(Volume { id: v.volume_id()?.to_string(), device, tags: ec2_tags(v.tags()) })
+        })
+        .collect())
+}
+
+/// A change of `volume_tags` retags every attached volume, as the provider does.
+async fn update_volume_tags(aws: &AwsCtx, id: &str, prior: &Attrs, desired: &Attrs) -> Result<(), ProviderError> {
+    let (before, after) = (get_tags(prior, "volume_tags"), get_tags(desired, "volume_tags"));
+    if before == after {
+        return Ok(());
+    }
+    let volumes: Vec<String> = attached_volumes(aws, id).await?.into_iter().map(|v| v.id).collect();
+    if volumes.is_empty() {
+        return Ok(());
+    }
+    let removed: Vec<aws_sdk_ec2::types::Tag> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build())
+        .collect();
+    if !removed.is_empty() {
+        aws.count_call();
+        aws.ec2
+            .delete_tags()
+            .set_resources(Some(volumes.clone()))
+            .set_tags(Some(removed))
+            .send()
+            .await
+            .classify("ec2:DeleteTags")?;
+    }
+    if !after.is_empty() {
+        let tags = after.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build()).collect();
+        aws.count_call();
+        aws.ec2
+            .create_tags()
+            .set_resources(Some(volumes))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .classify("ec2:CreateTags")?;
+    }
+    Ok(())
 }
 
 /// Real AWS launches one instance per `ClientToken`, however often the SDK
@@ -730,7 +816,7 @@ fn instance_attrs(
     attrs.insert("vpc_security_group_ids".into(), Value::from(groups));
     attrs.insert("iam_instance_profile".into(), Value::from(profile));
     attrs.insert("key_name".into(), nonempty(i.key_name()));
-    copy_attrs(&mut attrs, args, &["user_data", "user_data_base64", "tags", CREDITS, timeouts::BLOCK]);
+    copy_attrs(&mut attrs, args, &["user_data", "user_data_base64", "tags", "volume_tags", CREDITS, timeouts::BLOCK]);
     attrs.insert(METADATA.into(), options::metadata_read(i));
     attrs.insert(
         "associate_public_ip_address".into(),

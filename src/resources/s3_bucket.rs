@@ -76,8 +76,9 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
         "object_lock_configuration",
         "deprecated by the provider for aws_s3_bucket_object_lock_configuration (see object_lock_enabled)",
     )
-    .omit(
+    .omit_accepting(
         "object_lock_enabled",
+        false,
         "object lock makes objects undeletable for their retention period, so neither force_destroy nor a \
          destroy could remove such a bucket; gantry does not create buckets it cannot destroy",
     )

@@ -152,6 +152,17 @@ pub struct Omission {
     /// Dotted path from the resource body: `timeouts`, `rule.filter.x`.
     pub path: &'static str,
     pub reason: &'static str,
+    /// A value that asks for what gantry does anyway (often the provider's
+    /// default): it is accepted, as null is.
+    pub accepts: Option<serde_json::Value>,
+}
+
+impl Omission {
+    /// True when a configuration's value for it changes nothing.
+    pub fn is_inert(&self, value: &crate::value::Value) -> bool {
+        let plain = value.peel();
+        plain.is_null() || (plain.is_known() && self.accepts.as_ref().is_some_and(|d| plain.to_json() == *d))
+    }
 }
 
 /// The schema of a resource type or data source.
@@ -173,7 +184,18 @@ impl Schema {
     /// Records a provider argument or block (dotted `path`) that gantry
     /// does not take, with the AWS or emulator behaviour that is the reason.
     pub fn omit(mut self, path: &'static str, reason: &'static str) -> Schema {
-        self.omitted.push(Omission { path, reason });
+        self.omitted.push(Omission { path, reason, accepts: None });
+        self
+    }
+    /// Like `omit`, for an argument one of whose values (`accepts`) asks
+    /// for what gantry does anyway: that value is accepted.
+    pub fn omit_accepting(
+        mut self,
+        path: &'static str,
+        accepts: impl Into<serde_json::Value>,
+        reason: &'static str,
+    ) -> Schema {
+        self.omitted.push(Omission { path, reason, accepts: Some(accepts.into()) });
         self
     }
     pub fn omission(&self, path: &str) -> Option<&Omission> {

@@ -243,7 +243,7 @@ mod tests {
                 &config.body,
                 &values.scope(),
                 &crate::value::Value::Null,
-                &config.loc,
+                name,
             )
             .unwrap_or_else(|d| panic!("{name}: {d:?}"));
             let json: Attrs = evaluated.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
