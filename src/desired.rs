@@ -87,7 +87,15 @@ impl Omitted<'_> {
 /// argument gantry deliberately leaves out is refused only when it would
 /// do something: set to a value other than null (or the value the omission
 /// accepts), or a block that has instances with such values.
-fn check_omitted(body: &Body, attrs: &[Attr], blocks: &[BlockSchema], scope: &dyn Scope, bound: &[(String, Value)], omitted: &Omitted<'_>, diags: &mut Diagnostics) {
+fn check_omitted(
+    body: &Body,
+    attrs: &[Attr],
+    blocks: &[BlockSchema],
+    scope: &dyn Scope,
+    bound: &[(String, Value)],
+    omitted: &Omitted<'_>,
+    diags: &mut Diagnostics,
+) {
     for given in &body.attrs {
         if attrs.iter().any(|a| a.name == given.name) {
             continue;

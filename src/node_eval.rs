@@ -166,7 +166,8 @@ pub async fn read_data(
     let mut out = Vec::new();
     for (key, each) in &instances {
         let scope = values.resource_scope(&addr.module, key, each.as_ref());
-        let args = desired::evaluate(ds.schema(), &config.body, &scope, &provider.default_tags, &config.addr.to_string())?;
+        let args =
+            desired::evaluate(ds.schema(), &config.body, &scope, &provider.default_tags, &config.addr.to_string())?;
         let known = args.values().all(Value::is_known);
         let value = if known {
             let json: resources::Attrs = args.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();

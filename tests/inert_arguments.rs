@@ -102,9 +102,13 @@ fn null_omitted_arguments_pass_and_local_indexes_round_trip() {
     run(&g, &dir, &["plan", "--detailed-exitcode"]).assert().code(0).stdout(predicate::str::contains("No changes."));
 
     // A local index cannot be changed in place: the table is replaced.
-    let plan = run(&g, &dir, &["plan", "-var", r#"indexes=[{name="by-created",range_key="created",projection_type="KEYS_ONLY"}]"#])
-        .output()
-        .unwrap();
+    let plan = run(
+        &g,
+        &dir,
+        &["plan", "-var", r#"indexes=[{name="by-created",range_key="created",projection_type="KEYS_ONLY"}]"#],
+    )
+    .output()
+    .unwrap();
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(text.contains("must be replaced"), "{text}");
 

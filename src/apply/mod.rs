@@ -375,8 +375,13 @@ impl Driver<'_> {
         for (key, each_value) in &instances {
             let iaddr = addr.instance(key.clone());
             let scope = self.values.resource_scope(&addr.module, key, each_value.as_ref());
-            let wanted =
-                desired::evaluate(schema, &config.body, &scope, &self.planned.provider.default_tags, &config.addr.to_string())?;
+            let wanted = desired::evaluate(
+                schema,
+                &config.body,
+                &scope,
+                &self.planned.provider.default_tags,
+                &config.addr.to_string(),
+            )?;
             let prior_state = self.state.get(&iaddr).cloned();
             let prior = prior_state.as_ref().map(state_values);
             let mut d = diff(schema, &wanted, prior.as_ref(), &config.lifecycle, &hasher);

@@ -98,7 +98,14 @@ impl View<'_> {
 /// an argument is refused here only when its value is a constant that would
 /// do something; one that depends on variables is checked once evaluated
 /// (desired::evaluate), where null or the provider's default is accepted.
-fn report_omitted(view: &View<'_>, name: &str, body: Option<&Body>, what: &str, loc: &Loc, diags: &mut Diagnostics) -> bool {
+fn report_omitted(
+    view: &View<'_>,
+    name: &str,
+    body: Option<&Body>,
+    what: &str,
+    loc: &Loc,
+    diags: &mut Diagnostics,
+) -> bool {
     let Some(omission) = view.omission(name) else { return false };
     let refuse = |diags: &mut Diagnostics| {
         diags.push(

@@ -151,9 +151,8 @@ fn parse_call(call: &FuncCall, in_object: bool) -> Result<(TypeConstraint, Optio
 /// The default of `optional(T, default)`: a constant that converts to `T`
 /// (null means no default, as in Terraform).
 fn optional_default(ty: &TypeConstraint, expr: &Expression) -> Result<Option<Value>, EvalError> {
-    let value = super::eval(expr, &NoNames).map_err(|e| {
-        error(format!("Invalid default value for optional attribute: {}", e.message), expr.span())
-    })?;
+    let value = super::eval(expr, &NoNames)
+        .map_err(|e| error(format!("Invalid default value for optional attribute: {}", e.message), expr.span()))?;
     if !value.is_known() {
         return Err(error("Invalid default value for optional attribute: it must be a constant", expr.span()));
     }
@@ -239,7 +238,8 @@ impl TypeConstraint {
     /// Null and unknown values pass unchanged; sensitive marks are kept.
     /// Errors name the path to the offending element and never its value.
     pub fn convert(&self, v: Value) -> Result<Value, String> {
-        self.convert_at(self.apply_defaults(v), 0).map_err(|(path, msg)| if path.is_empty() { msg } else { format!("{path}: {msg}") })
+        self.convert_at(self.apply_defaults(v), 0)
+            .map_err(|(path, msg)| if path.is_empty() { msg } else { format!("{path}: {msg}") })
     }
 
     fn convert_at(&self, v: Value, depth: usize) -> Result<Value, (String, String)> {
@@ -303,9 +303,9 @@ impl TypeConstraint {
                 };
                 if items.len() != ts.len() {
                     return fail(format!(
-                        "tuple required (a tuple of {} elements, but the value has {})",
-                        ts.len(),
-                        items.len()
+                        "the value has {} elements where the tuple type has {}: tuple required",
+                        items.len(),
+                        ts.len()
                     ));
                 }
                 Value::List(convert_items(ts.iter(), items, depth)?)
@@ -525,7 +525,10 @@ mod tests {
         assert_eq!(ty("set(string)").convert(list(vec![s("b"), s("a"), s("b")])), Ok(list(vec![s("a"), s("b")])));
         assert_eq!(ty("map(number)").convert(map(vec![("a", s("1"))])), Ok(map(vec![("a", n(1.0))])));
         assert_eq!(ty("tuple([string, number])").convert(list(vec![n(1.0), s("2")])), Ok(list(vec![s("1"), n(2.0)])));
-        assert!(ty("tuple([string])").convert(list(vec![])).unwrap_err().contains("1 elements"));
+        assert!(ty("tuple([string])")
+            .convert(list(vec![]))
+            .unwrap_err()
+            .contains("the tuple type has 1: tuple required"));
         assert_eq!(ty("any").convert(list(vec![n(1.0)])), Ok(list(vec![n(1.0)])));
         assert_eq!(ty("list(string)").convert(Value::Null), Ok(Value::Null));
     }
@@ -549,7 +552,10 @@ mod tests {
     #[test]
     fn optional_defaults_fill_absent_and_null_attributes() {
         let t = ty("object({name = string, port = optional(number, 80), tags = optional(map(string), {})})");
-        assert_eq!(t.to_string(), "object({name = string, port = optional(number, 80), tags = optional(map(string), {})})");
+        assert_eq!(
+            t.to_string(),
+            "object({name = string, port = optional(number, 80), tags = optional(map(string), {})})"
+        );
         let v = map(vec![("name", s("x")), ("port", Value::Null)]);
         assert_eq!(t.convert(v), Ok(map(vec![("name", s("x")), ("port", n(80.0)), ("tags", map(vec![]))])));
         // A given value wins, and is converted like any other.

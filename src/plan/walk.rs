@@ -242,13 +242,14 @@ fn plan_resource(
             diags.extend(Diagnostics(unsafe_trust));
             continue;
         }
-        let desired = match desired::evaluate(schema, &config.body, &scope, &provider.default_tags, &config.addr.to_string()) {
-            Ok(d) => d,
-            Err(d) => {
-                diags.extend(d);
-                continue;
-            }
-        };
+        let desired =
+            match desired::evaluate(schema, &config.body, &scope, &provider.default_tags, &config.addr.to_string()) {
+                Ok(d) => d,
+                Err(d) => {
+                    diags.extend(d);
+                    continue;
+                }
+            };
         // An id is shown in progress lines and stored in state: a secret must
         // not become part of one.
         let plain: resources::Attrs = desired.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();

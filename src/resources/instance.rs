@@ -355,7 +355,7 @@ impl ResourceType for Instance {
         let live = wait_until_running(aws, id, timeouts::limit(desired, "create", RUNNING_TIMEOUT)).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
         let mut args = desired.clone();
-        args.insert(CREDITS.into(), options::credits_block_of(desired));
+        args.insert(CREDITS.into(), options::credits_block_after_write(aws, id, desired).await?);
         let attrs = instance_attrs(aws, &live, live.profile(), &args, protection, tags_all);
         Ok(Created { id: id.to_string(), attrs })
     }
@@ -420,7 +420,7 @@ impl ResourceType for Instance {
         let live = describe_one(aws, id).await?;
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
         let mut args = desired.clone();
-        args.insert(CREDITS.into(), options::credits_block_of(desired));
+        args.insert(CREDITS.into(), options::credits_block_after_write(aws, id, desired).await?);
         let mut attrs = instance_attrs(aws, &live, live.profile(), &args, protection, tags_all);
         // Association and monitoring changes take a moment to show.
         copy_attrs(&mut attrs, desired, &["iam_instance_profile", "monitoring"]);

@@ -36,7 +36,7 @@ pub fn metadata_block() -> BlockSchema {
 }
 
 pub fn credits_block() -> BlockSchema {
-    BlockSchema::single(CREDITS, vec![Attr::optional("cpu_credits", Ty::String)]).computed_when_absent()
+    BlockSchema::single(CREDITS, vec![Attr::optional_computed("cpu_credits", Ty::String)]).computed_when_absent()
 }
 
 /// The configured metadata options, field by field (`None`: left to AWS).
@@ -138,6 +138,16 @@ pub fn credits_block_of(desired: &Attrs) -> Value {
         Some(_) => one_block(json!({"cpu_credits": cpu_credits(desired)}).as_object().cloned().unwrap_or_default()),
         None => Value::Array(Vec::new()),
     }
+}
+
+/// The block for state after a create or update. When the configuration has
+/// the block but leaves `cpu_credits` to AWS, AWS's choice is read (one
+/// call), or the next refresh would report it as drift.
+pub async fn credits_block_after_write(aws: &AwsCtx, id: &str, desired: &Attrs) -> Result<Value, ProviderError> {
+    if single_block(desired, CREDITS).is_some() && cpu_credits(desired).is_none() {
+        return read_credits(aws, id, desired).await;
+    }
+    Ok(credits_block_of(desired))
 }
 
 /// Reads the credit option of an instance whose state has the block.

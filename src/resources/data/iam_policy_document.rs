@@ -238,14 +238,9 @@ mod tests {
         let mut checked = 0;
         for config in configs {
             let name = &config.addr.name;
-            let evaluated = crate::desired::evaluate(
-                &SCHEMA,
-                &config.body,
-                &values.scope(),
-                &crate::value::Value::Null,
-                name,
-            )
-            .unwrap_or_else(|d| panic!("{name}: {d:?}"));
+            let evaluated =
+                crate::desired::evaluate(&SCHEMA, &config.body, &values.scope(), &crate::value::Value::Null, name)
+                    .unwrap_or_else(|d| panic!("{name}: {d:?}"));
             let json: Attrs = evaluated.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
             let out = build(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
             let want = &expected[name.as_str()];
