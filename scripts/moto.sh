@@ -9,6 +9,9 @@ MOTO_VERSION="5.1.22"
 # moto 5.2.x answers GetBucketVersioning with a root element the Rust SDK
 # rejects; keep the pin until that is fixed upstream.
 MOTO_REQUIREMENT="moto[server]==${MOTO_VERSION}"
+# The OPA runtime on PyPI: tests/plan_json.rs runs a Rego policy on
+# `gantry show -json` with it (conftest itself is not on PyPI).
+REGOPY_REQUIREMENT="regopy==1.5.2"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV_DIR="${GANTRY_VENV:-${REPO_ROOT}/.venv}"
@@ -66,6 +69,10 @@ moto_install() {
     if [[ ! -x "${VENV_DIR}/bin/python" ]]; then
         log "creating virtualenv ${VENV_DIR}"
         python3 -m venv "${VENV_DIR}"
+    fi
+    if ! "${VENV_DIR}/bin/python" -c 'import regopy' 2>/dev/null; then
+        log "installing ${REGOPY_REQUIREMENT} into ${VENV_DIR}"
+        "${VENV_DIR}/bin/python" -m pip install --quiet --disable-pip-version-check "${REGOPY_REQUIREMENT}"
     fi
     if moto_installed; then
         return 0

@@ -326,7 +326,9 @@ pub struct RollbackArgs {
 pub struct ShowArgs {
     /// The plan file
     pub file: PathBuf,
-    /// Print the plan's JSON (the format of plan --json)
+    /// Print the plan in Terraform's JSON plan format (as `terraform show -json`;
+    /// sensitive values are null and marked in the *_sensitive masks), for OPA,
+    /// conftest, infracost and other plan-JSON tools
     #[arg(long)]
     pub json: bool,
 }

@@ -22,6 +22,7 @@ mod frontend;
 mod generated_names;
 mod lifecycle;
 mod modules;
+mod plan_json;
 mod prompt;
 mod random;
 mod reference_stack;

@@ -96,6 +96,7 @@ pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
         };
         let json = json.take().unwrap_or_else(|| render::json::render(&planned.plan));
         let mut saved = SavedPlan::new(&saved_inputs, &planned.plan, json, text);
+        saved.terraform_json = Some(render::terraform_json::render(&planned.plan, &loaded.stack, &vars));
         let secret: Vec<&str> = super::secret_command_line_vars(&loaded.stack, &args.vars).collect();
         saved.var_args = args.vars.vars.iter().filter(|a| !secret.contains(&super::var_arg_name(a))).cloned().collect();
         saved.var_file = args.vars.var_file.as_ref().map(|f| f.display().to_string());
@@ -123,7 +124,14 @@ pub fn show(ui: &Ui, args: ShowArgs) -> Exit {
     match SavedPlan::read(&args.file) {
         Ok(saved) => {
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&saved.plan).unwrap_or_default());
+                let Some(doc) = saved.terraform_json.as_ref() else {
+                    ui.error(
+                        Diagnostic::error(format!("{} holds no Terraform-format JSON", args.file.display()))
+                            .detail("It was saved by an older gantry; run plan --out again."),
+                    );
+                    return Exit::Failed;
+                };
+                println!("{}", serde_json::to_string_pretty(doc).unwrap_or_default());
             } else {
                 println!(
                     "Saved plan for {}/{}, made {} against {}.\n",

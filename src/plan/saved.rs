@@ -77,6 +77,10 @@ pub struct SavedPlan {
     pub plan: serde_json::Value,
     /// The plan as `plan` prints it (no colors).
     pub text: String,
+    /// The plan in Terraform's JSON plan format, for `show -json`. Absent
+    /// from plans saved by an older gantry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terraform_json: Option<serde_json::Value>,
 }
 
 /// Why a saved plan cannot be applied.
@@ -141,6 +145,7 @@ impl SavedPlan {
             actions: actions(plan),
             plan: json,
             text,
+            terraform_json: None,
         }
     }
 

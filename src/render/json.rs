@@ -115,7 +115,7 @@ fn index(addr: &crate::addr::InstanceAddr) -> J {
     }
 }
 
-fn masked_attrs(attrs: &AttrValues) -> (J, J) {
+pub(crate) fn masked_attrs(attrs: &AttrValues) -> (J, J) {
     let mut values = Map::new();
     let mut mask = Map::new();
     for (k, v) in attrs {
@@ -129,7 +129,7 @@ fn masked_attrs(attrs: &AttrValues) -> (J, J) {
 }
 
 /// The value with secrets and unknowns replaced by null, and its sensitivity mask.
-fn masked(v: &Value) -> (J, J) {
+pub(crate) fn masked(v: &Value) -> (J, J) {
     match v {
         Value::Sensitive(_) => (J::Null, J::Bool(true)),
         Value::Unknown => (J::Null, J::Bool(false)),
@@ -157,7 +157,7 @@ fn masked(v: &Value) -> (J, J) {
     }
 }
 
-fn unknown_mask(attrs: &AttrValues) -> J {
+pub(crate) fn unknown_mask(attrs: &AttrValues) -> J {
     let mut mask = Map::new();
     for (k, v) in attrs {
         if let Some(m) = unknown_of(v) {

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod terraform_json;
 pub mod text;
 
 #[cfg(test)]
