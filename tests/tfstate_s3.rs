@@ -192,8 +192,10 @@ fn a_held_terraform_lock_stops_the_import_and_names_its_holder() {
     assert_eq!(objects(&aws), vec![KEY.to_string()], "gantry left its lock object behind");
 
     // Terraform's lock object (use_lockfile) alone stops it the same way.
-    block_on(aws.dynamodb.delete_item().table_name(TABLE).key("LockID", AttributeValue::S(format!("{BUCKET}/{KEY}"))).send())
-        .unwrap();
+    block_on(
+        aws.dynamodb.delete_item().table_name(TABLE).key("LockID", AttributeValue::S(format!("{BUCKET}/{KEY}"))).send(),
+    )
+    .unwrap();
     let lockfile = serde_json::to_vec(&rec["held"]["lockfile"][format!("{KEY}.tflock")]).unwrap();
     block_on(aws.s3.put_object().bucket(BUCKET).key(format!("{KEY}.tflock")).body(ByteStream::from(lockfile)).send())
         .unwrap();
@@ -223,7 +225,19 @@ fn a_held_terraform_lock_stops_the_import_and_names_its_holder() {
     let url = format!("s3://{BUCKET}/{KEY}");
     let (code, text) = run(
         &g,
-        &["state", "import-terraform", "-s", s, "-e", "local", "--dynamodb-table", TABLE, "--lock-timeout", "20s", &url],
+        &[
+            "state",
+            "import-terraform",
+            "-s",
+            s,
+            "-e",
+            "local",
+            "--dynamodb-table",
+            TABLE,
+            "--lock-timeout",
+            "20s",
+            &url,
+        ],
     );
     releaser.join().unwrap();
     assert_eq!(code, Some(0), "{text}");

@@ -6,11 +6,11 @@ use std::path::Path;
 use super::state_edit::{key_fits, sensitive_in_config};
 use super::{backend, load, resolve_vars, Exit, Loaded, Ui};
 use crate::addr::{InstanceAddr, Mode, ResourceAddr};
+use crate::aws::AwsCtx;
 use crate::cli::{Global, ImportTerraformArgs};
 use crate::diag::Diagnostic;
 use crate::graph::Node;
 use crate::state::State;
-use crate::aws::AwsCtx;
 use crate::tfstate::{self, ConfigView, Location, S3Location, TfLock};
 
 fn fail(ui: &Ui, d: Diagnostic) -> Exit {
@@ -85,11 +85,12 @@ fn locate(ui: &Ui, args: &ImportTerraformArgs, loaded: &Loaded) -> Result<Locati
         Some(path) => Ok(Location::File(path.into())),
         None => {
             let workspace = tfstate::source::workspace(args.workspace.as_deref(), &loaded.stack.dir);
-            tfstate::source::from_backend(loaded.stack.root.backend.as_ref(), &loaded.stack.dir, &workspace)
-                .map_err(|d| {
+            tfstate::source::from_backend(loaded.stack.root.backend.as_ref(), &loaded.stack.dir, &workspace).map_err(
+                |d| {
                     ui.report(&d.into(), &loaded.stack.sources);
                     Exit::Failed
-                })
+                },
+            )
         }
     }
 }
@@ -200,14 +201,14 @@ fn lock_places(s3: &S3Location) -> String {
 
 fn lock_error(e: tfstate::TfStateError, s3: &S3Location) -> Diagnostic {
     match &e {
-        tfstate::TfStateError::Locked(holder) => Diagnostic::error(format!("Cannot import {}: {e}", s3.url())).detail(
-            format!(
+        tfstate::TfStateError::Locked(holder) => {
+            Diagnostic::error(format!("Cannot import {}: {e}", s3.url())).detail(format!(
                 "A Terraform run holds the lock: wait for it to finish (or give --lock-timeout 5m). If that run \
                  is gone for good, clear the lock from the Terraform working directory with `terraform \
                  force-unlock {}`. Nothing was read or written.",
                 if holder.info.id.is_empty() { "LOCK_ID" } else { holder.info.id.as_str() }
-            ),
-        ),
+            ))
+        }
         _ => Diagnostic::error(format!("Cannot take Terraform's state lock on {}: {e}", s3.url()))
             .detail("Nothing was read or written."),
     }
@@ -269,24 +270,22 @@ async fn import_read(
     }
     let changes = match &existing {
         None => None,
-        Some(existing) => {
-            match tfstate::reimport::check(existing, &tf, &source, &imported.resources) {
-                Ok(c) => Some(c),
-                Err(why) => {
-                    return Err(Diagnostic::error(format!(
-                        "gantry already has state for {}/{} ({}), and {why}",
-                        loaded.stack.name,
-                        global.env,
-                        backend.location()
-                    ))
-                    .detail(format!(
-                        "Import into a new environment, or move the existing state out of {} first. Nothing was \
+        Some(existing) => match tfstate::reimport::check(existing, &tf, &source, &imported.resources) {
+            Ok(c) => Some(c),
+            Err(why) => {
+                return Err(Diagnostic::error(format!(
+                    "gantry already has state for {}/{} ({}), and {why}",
+                    loaded.stack.name,
+                    global.env,
+                    backend.location()
+                ))
+                .detail(format!(
+                    "Import into a new environment, or move the existing state out of {} first. Nothing was \
                          written.",
-                        backend.location()
-                    )))
-                }
+                    backend.location()
+                )))
             }
-        }
+        },
     };
     for note in &read_notes {
         println!("{note}.");

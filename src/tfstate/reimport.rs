@@ -65,12 +65,8 @@ pub fn check(existing: &State, tf: &TfState, source: &str, imported: &[ResourceS
             .into());
     }
     let new: BTreeMap<String, &ResourceState> = imported.iter().map(|r| (r.address.to_string(), r)).collect();
-    let forgotten: Vec<String> = existing
-        .resources
-        .iter()
-        .map(|r| r.address.to_string())
-        .filter(|a| !new.contains_key(a))
-        .collect();
+    let forgotten: Vec<String> =
+        existing.resources.iter().map(|r| r.address.to_string()).filter(|a| !new.contains_key(a)).collect();
     if !forgotten.is_empty() {
         return Err(format!(
             "a re-import would forget {} that gantry's state holds and {source} does not: {}. Remove them from \
@@ -79,8 +75,7 @@ pub fn check(existing: &State, tf: &TfState, source: &str, imported: &[ResourceS
             forgotten.join(", ")
         ));
     }
-    let old: BTreeMap<String, &ResourceState> =
-        existing.resources.iter().map(|r| (r.address.to_string(), r)).collect();
+    let old: BTreeMap<String, &ResourceState> = existing.resources.iter().map(|r| (r.address.to_string(), r)).collect();
     let mut changes = Changes { from_serial: origin.serial, to_serial: tf.serial, ..Changes::default() };
     for (addr, now) in &new {
         match old.get(addr) {

@@ -134,20 +134,18 @@ pub fn from_backend(
     match backend.kind.as_str() {
         "s3" => s3_from_backend(backend, workspace).map(Location::S3),
         "local" => local_from_backend(backend, stack_dir, workspace).map(Location::File),
-        other => Err(Diagnostic::error(format!(
-            "gantry cannot read Terraform state from a backend {other:?}"
-        ))
-        .at(backend.loc.clone())
-        .detail(format!(
-            "gantry reads Terraform state from a local file or the s3 backend. Copy this one out with \
+        other => Err(Diagnostic::error(format!("gantry cannot read Terraform state from a backend {other:?}"))
+            .at(backend.loc.clone())
+            .detail(format!(
+                "gantry reads Terraform state from a local file or the s3 backend. Copy this one out with \
              Terraform (`terraform state pull > terraform.tfstate` in this folder), import that file, \
              then delete it: it holds secrets in clear.{}",
-            if other == "cloud" || other == "remote" {
-                " HCP Terraform keeps its own lock: lock the workspace there while you import."
-            } else {
-                ""
-            }
-        ))),
+                if other == "cloud" || other == "remote" {
+                    " HCP Terraform keeps its own lock: lock the workspace there while you import."
+                } else {
+                    ""
+                }
+            ))),
     }
 }
 
@@ -160,11 +158,10 @@ fn string_setting(backend: &TerraformBackend, name: &str) -> Result<Option<Strin
     match backend.settings.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(Diagnostic::error(format!(
-            "The backend's {name} must be a string, not {}",
-            other.type_name()
-        ))
-        .at(setting_loc(backend, name))),
+        Some(other) => {
+            Err(Diagnostic::error(format!("The backend's {name} must be a string, not {}", other.type_name()))
+                .at(setting_loc(backend, name)))
+        }
     }
 }
 
@@ -172,11 +169,10 @@ fn bool_setting(backend: &TerraformBackend, name: &str) -> Result<bool, Diagnost
     match backend.settings.get(name) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(Diagnostic::error(format!(
-            "The backend's {name} must be true or false, not {}",
-            other.type_name()
-        ))
-        .at(setting_loc(backend, name))),
+        Some(other) => {
+            Err(Diagnostic::error(format!("The backend's {name} must be true or false, not {}", other.type_name()))
+                .at(setting_loc(backend, name)))
+        }
     }
 }
 
@@ -185,13 +181,13 @@ fn s3_from_backend(backend: &TerraformBackend, workspace: &str) -> Result<S3Loca
     // was loaded; one missing here was left out.
     let required = |name: &str| -> Result<String, Diagnostic> {
         string_setting(backend, name)?.filter(|s| !s.is_empty()).ok_or_else(|| {
-            Diagnostic::error(format!("The backend \"s3\" block has no {name}"))
-                .at(backend.loc.clone())
-                .detail(format!(
+            Diagnostic::error(format!("The backend \"s3\" block has no {name}")).at(backend.loc.clone()).detail(
+                format!(
                     "gantry reads the state where Terraform keeps it: set {name} in the block (a partial \
                      configuration given to `terraform init -backend-config` is not read), or give \
                      SOURCE as s3://BUCKET/KEY."
-                ))
+                ),
+            )
         })
     };
     let bucket = required("bucket")?;
