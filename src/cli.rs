@@ -400,8 +400,27 @@ pub enum StateCommand {
 
 #[derive(Debug, Args, Clone)]
 pub struct ImportTerraformArgs {
-    /// The Terraform state: a local terraform.tfstate
-    pub source: String,
+    /// The Terraform state: a local terraform.tfstate or s3://BUCKET/KEY;
+    /// without it, where the stack's `backend` block says
+    pub source: Option<String>,
+    /// Read the state where the stack's Terraform `backend "s3"` (or
+    /// "local") block says (the default when SOURCE is not given)
+    #[arg(long = "from-backend", conflicts_with = "source")]
+    pub from_backend: bool,
+    /// The Terraform workspace (default: TF_WORKSPACE, else the one
+    /// `terraform workspace select` chose in the stack folder, else default)
+    #[arg(long = "workspace", value_name = "NAME")]
+    pub workspace: Option<String>,
+    /// For s3://BUCKET/KEY: the DynamoDB table of Terraform's lock
+    #[arg(long = "dynamodb-table", value_name = "TABLE")]
+    pub dynamodb_table: Option<String>,
+    /// For s3://BUCKET/KEY: Terraform's lock is the `<KEY>.tflock` object
+    #[arg(long = "use-lockfile")]
+    pub use_lockfile: bool,
+    /// How long to wait for Terraform's state lock, e.g. 30s, 5m (default:
+    /// fail at once, naming Terraform's holder)
+    #[arg(long = "lock-timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
     /// Import even when some objects would be left unmanaged (types gantry
     /// does not support, objects the stack does not declare); they are listed
     #[arg(long = "allow-partial")]

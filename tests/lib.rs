@@ -33,6 +33,7 @@ mod s3_neighbours;
 mod secrets;
 mod smoke;
 mod tfstate;
+mod tfstate_s3;
 mod trust_policy;
 mod type_arguments;
 mod workflow;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::support::{block_on, Aws, Gantry, Moto};
 
 /// The SecureString value Terraform was given when recording.
-const CANARY: &str = "tfimport-canary-5e1f0c7a";
+pub(crate) const CANARY: &str = "tfimport-canary-5e1f0c7a";
 /// The seed scripts/record-tfstate-fixtures.sh gave moto.
 const SEED: u32 = 42;
 
@@ -35,7 +35,7 @@ fn moto_api(moto: &Moto, path: &str, body: &[u8]) -> String {
 
 /// A moto of the test's own holding what Terraform made for `fixture`;
 /// its recorder keeps the uploaded recording in `scratch`.
-fn moto_with_terraforms_objects(fixture: &Path, scratch: &Path) -> Moto {
+pub(crate) fn moto_with_terraforms_objects(fixture: &Path, scratch: &Path) -> Moto {
     // Without AWS's managed policies, as when recording: loading them would
     // draw from the random generator differently.
     let moto = Moto::start_lean_recording_to(&scratch.join("moto-recording.jsonl"));
@@ -46,7 +46,7 @@ fn moto_with_terraforms_objects(fixture: &Path, scratch: &Path) -> Moto {
     moto
 }
 
-fn fixture_dir() -> PathBuf {
+pub(crate) fn fixture_dir() -> PathBuf {
     crate::support::repo_root().join("tests/fixtures/tfstate/small")
 }
 
@@ -62,7 +62,7 @@ fn tf_attr(tfstate: &serde_json::Value, rtype: &str, attr: &str) -> String {
 }
 
 /// Every file under `dir`, with its contents.
-fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return out };
     for entry in entries.flatten() {
@@ -226,11 +226,66 @@ fn unmanaged_objects_refuse_unless_partial_and_existing_state_is_never_merged() 
     let written = std::fs::read_to_string(&files[0]).unwrap();
     assert!(!written.contains("hunter2-secret") && !written.contains(CANARY), "{written}");
 
-    // A second import would replace that state: refused, state unchanged.
+    // The same Terraform state again: nothing to do, nothing written.
     let (code, out) = import_offline(&g, &stack, &path, &["--allow-partial"]);
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("gantry already has state"), "{out}");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Nothing to do"), "{out}");
     assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), written);
+}
+
+/// Importing into an environment that has gantry state: a newer serial of
+/// the same Terraform lineage is a re-import that says what changed; another
+/// lineage, an older serial, or an object the re-import would forget is
+/// refused with the state untouched.
+#[test]
+fn reimport_of_the_same_lineage_says_what_changed_and_others_are_refused() {
+    let g = Gantry::offline();
+    let stack = offline_stack(&g);
+    let text = std::fs::read_to_string(fixture_dir().join("terraform.tfstate")).unwrap();
+    let first = g.write("first.tfstate", &text);
+    let (code, out) = import_offline(&g, &stack, &first, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let state_file = g.state_dir().join("stack/local.json");
+    let before: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+
+    let mut tf: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let serial = tf["serial"].as_u64().unwrap();
+    tf["serial"] = (serial + 2).into();
+    let bucket = tf["resources"].as_array_mut().unwrap().iter_mut().find(|r| r["type"] == "aws_s3_bucket").unwrap();
+    bucket["instances"][0]["attributes"]["force_destroy"] = true.into();
+    let newer = g.write("newer.tfstate", serde_json::to_string_pretty(&tf).unwrap());
+
+    let mut other = tf.clone();
+    other["lineage"] = "11111111-2222-3333-4444-555555555555".into();
+    let other = g.write("other.tfstate", serde_json::to_string_pretty(&other).unwrap());
+    let (code, out) = import_offline(&g, &stack, &other, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("imported from another Terraform state"), "{out}");
+    assert!(out.contains(before["origin"]["lineage"].as_str().unwrap()), "{out}");
+
+    let mut fewer = tf.clone();
+    fewer["resources"].as_array_mut().unwrap().retain(|r| r["type"] != "aws_s3_bucket");
+    let fewer = g.write("fewer.tfstate", serde_json::to_string_pretty(&fewer).unwrap());
+    let (code, out) = import_offline(&g, &stack, &fewer, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("would forget") && out.contains("aws_s3_bucket.assets"), "{out}");
+    let unchanged: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(unchanged, before, "a refused import changed gantry's state");
+
+    let (code, out) = import_offline(&g, &stack, &newer, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&format!("Terraform serial {serial} → {}", serial + 2)), "{out}");
+    assert!(out.contains("0 added, 1 changed, 13 unchanged"), "{out}");
+    assert!(out.contains("changed: aws_s3_bucket.assets (force_destroy)"), "{out}");
+    let after: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(after["lineage"], before["lineage"], "a re-import keeps gantry's lineage");
+    assert_eq!(after["serial"].as_u64().unwrap(), before["serial"].as_u64().unwrap() + 1);
+    assert_eq!(after["origin"]["serial"].as_u64().unwrap(), serial + 2);
+
+    // Going back to the older Terraform state is refused.
+    let (code, out) = import_offline(&g, &stack, &first, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("older version"), "{out}");
 }
 
 /// Whether `got` is `want` with some object keys missing.

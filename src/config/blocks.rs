@@ -155,13 +155,18 @@ fn terraform_block(module: &mut Module, file: FileId, body: HclBody, diags: &mut
                     block.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default()
                 };
                 let mut settings = BTreeMap::new();
-                for (name, expr, attr_loc) in split(file, block.body).attrs {
+                let mut setting_locs = BTreeMap::new();
+                let parts = split(file, block.body);
+                for (name, expr, attr_loc) in parts.attrs {
                     // Backend settings are constants in Terraform too.
                     if let Some(v) = constant(&expr, &attr_loc, "backend setting", diags) {
-                        settings.insert(name, v);
+                        settings.insert(name.clone(), v);
                     }
+                    setting_locs.insert(name, attr_loc);
                 }
-                module.backend = Some(super::TerraformBackend { kind: kind_name, settings, loc: at });
+                let blocks = parts.blocks.into_iter().map(|(name, _, _)| name).collect();
+                module.backend =
+                    Some(super::TerraformBackend { kind: kind_name, settings, setting_locs, blocks, loc: at });
             }
             other => {
                 diags.push(unsupported("block", other, "a terraform block", "required_providers, backend, cloud", at))

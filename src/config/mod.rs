@@ -65,6 +65,10 @@ pub struct Module {
 pub struct TerraformBackend {
     pub kind: String,
     pub settings: BTreeMap<String, Value>,
+    /// Where each setting is, for errors about one of them.
+    pub setting_locs: BTreeMap<String, Loc>,
+    /// Nested blocks (`endpoints`, `assume_role`), by name: not read.
+    pub blocks: Vec<String>,
     pub loc: Loc,
 }
 

@@ -22,4 +22,15 @@ pub enum TfStateError {
     Foreign { path: String },
     #[error("Terraform state {path}: resource {address:?}: {reason}")]
     Address { path: String, address: String, reason: String },
+    #[error("Terraform state {location}: {source}")]
+    Remote { location: String, source: crate::aws::ProviderError },
+    #[error("there is no Terraform state at {location} (no such object)")]
+    NoObject { location: String },
+    #[error(
+        "Terraform state {location} does not match the digest Terraform recorded for it (DynamoDB table {table}, item {item}): \
+         it is being written, or S3 answered with an older copy"
+    )]
+    Digest { location: String, table: String, item: String },
+    #[error("Terraform's state lock is held ({0})")]
+    Locked(Box<super::tflock::Holder>),
 }

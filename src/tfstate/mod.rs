@@ -9,8 +9,12 @@ pub mod format;
 pub mod import;
 pub mod origin;
 pub mod parse;
+pub mod reimport;
+pub mod remote;
 pub mod rules;
 pub mod shapes;
+pub mod source;
+pub mod tflock;
 
 pub use address::{instance_addr, tf_location};
 pub use error::TfStateError;
@@ -19,3 +23,5 @@ pub use format::TfState;
 pub use import::{import, ConfigView, Imported, LeftOut};
 pub use origin::{describe as describe_origin, origin_of};
 pub use parse::{parse, read};
+pub use source::{Location, S3Location};
+pub use tflock::TfLock;
