@@ -326,6 +326,13 @@ impl crate::eval::Scope for ConstScope {
     }
 }
 
+/// An expression's value when it is a constant (a literal, or functions of
+/// literals): what Terraform calls a constant. `None` when it refers to
+/// anything or does not evaluate.
+pub fn constant(expr: &hcl_edit::expr::Expression) -> Option<Value> {
+    crate::eval::eval(expr, &ConstScope).ok().filter(Value::is_known)
+}
+
 /// A stack's name: its folder's name (`stacks/vaultsphere` → `vaultsphere`).
 pub fn stack_name(dir: &Path) -> String {
     let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());

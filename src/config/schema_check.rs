@@ -119,18 +119,13 @@ fn report_omitted(
         let inner = view.path_of(name);
         let active = body.attrs.iter().any(|a| {
             let default = view.omitted.iter().find(|o| o.path == format!("{inner}.{}", a.name));
-            constant(&a.expr).is_some_and(|v| !v.is_null() && !default.is_some_and(|o| o.is_inert(&v)))
+            super::constant(&a.expr).is_some_and(|v| !v.is_null() && !default.is_some_and(|o| o.is_inert(&v)))
         });
         if active {
             refuse(diags);
         }
     }
     true
-}
-
-/// An attribute's value when it is a constant expression.
-fn constant(expr: &hcl_edit::expr::Expression) -> Option<crate::value::Value> {
-    crate::eval::eval(expr, &super::ConstScope).ok().filter(crate::value::Value::is_known)
 }
 
 fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Diagnostics) {
@@ -157,7 +152,7 @@ fn check_body(body: &Body, view: View<'_>, what: &str, loc: &Loc, diags: &mut Di
             Some(_) => {}
             None if view.omission(&attr.name).is_some() => {
                 let omission = view.omission(&attr.name).expect("checked");
-                if constant(&attr.expr).is_some_and(|v| !omission.is_inert(&v)) {
+                if super::constant(&attr.expr).is_some_and(|v| !omission.is_inert(&v)) {
                     diags.push(
                         Diagnostic::error(format!(
                             "\"{}\" in {what} is not supported by gantry: {}",

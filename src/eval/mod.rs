@@ -112,34 +112,3 @@ mod test_support;
 mod tests;
 #[cfg(test)]
 mod type_conformance;
-
-/// An expression's value when it refers to nothing (a literal, or functions
-/// of literals): what Terraform calls a constant. `None` when it needs a
-/// scope (a file, say) or does not evaluate.
-pub fn constant(expr: &hcl_edit::expr::Expression) -> Option<Value> {
-    struct Nothing;
-    impl Scope for Nothing {
-        fn variable(&self, _: &str) -> Option<Value> {
-            None
-        }
-        fn local(&self, _: &str) -> Option<Value> {
-            None
-        }
-        fn resource(&self, _: &ResourceAddr) -> Option<Value> {
-            None
-        }
-        fn count_index(&self) -> Option<Value> {
-            None
-        }
-        fn each(&self) -> Option<(Value, Value)> {
-            None
-        }
-        fn module_dir(&self) -> &Path {
-            Path::new("/nonexistent")
-        }
-    }
-    if !references(expr).is_empty() {
-        return None;
-    }
-    eval(expr, &Nothing).ok().filter(Value::is_known)
-}
