@@ -135,6 +135,24 @@ fn provider_masked(rtype: &str, attrs: &AttrValues) -> (J, J) {
     masked_attrs(&attrs)
 }
 
+/// What names an instance in every list Terraform writes: address, mode,
+/// type, name, provider, and the module address and index when it has them.
+fn identity(addr: &InstanceAddr, rtype: &str) -> Map<String, J> {
+    let mut entry = Map::new();
+    entry.insert("address".into(), addr.to_string().into());
+    entry.insert("mode".into(), mode(addr).into());
+    entry.insert("type".into(), rtype.into());
+    entry.insert("name".into(), addr.resource.name.clone().into());
+    entry.insert("provider_name".into(), provider_name(rtype).into());
+    if !addr.resource.module.is_root() {
+        entry.insert("module_address".into(), addr.resource.module.to_string().into());
+    }
+    if let Some(i) = index(&addr.key) {
+        entry.insert("index".into(), i);
+    }
+    entry
+}
+
 fn resource_change(c: &ResourceChange) -> J {
     let (before, before_sensitive) =
         c.before.as_ref().map(|b| provider_masked(&c.rtype, b)).unwrap_or((J::Null, J::Bool(false)));
@@ -146,27 +164,15 @@ fn resource_change(c: &ResourceChange) -> J {
         (Some(a), action) if action != Action::Delete => unknown_mask(a),
         _ => J::Object(Map::new()),
     };
-    let mut entry = json!({
-        "address": c.addr.to_string(),
-        "mode": mode(&c.addr),
-        "type": c.rtype,
-        "name": c.addr.resource.name,
-        "provider_name": provider_name(&c.rtype),
-        "change": {
-            "actions": c.action.json_actions(),
-            "before": before,
-            "after": after,
-            "after_unknown": after_unknown,
-            "before_sensitive": before_sensitive,
-            "after_sensitive": after_sensitive,
-        },
+    let mut entry = J::Object(identity(&c.addr, &c.rtype));
+    entry["change"] = json!({
+        "actions": c.action.json_actions(),
+        "before": before,
+        "after": after,
+        "after_unknown": after_unknown,
+        "before_sensitive": before_sensitive,
+        "after_sensitive": after_sensitive,
     });
-    if !c.addr.resource.module.is_root() {
-        entry["module_address"] = c.addr.resource.module.to_string().into();
-    }
-    if let Some(i) = index(&c.addr.key) {
-        entry["index"] = i;
-    }
     if !c.replace_paths.is_empty() {
         entry["change"]["replace_paths"] = c.replace_paths.iter().map(|p| json!([p])).collect::<Vec<_>>().into();
     }
@@ -180,27 +186,15 @@ fn drift(d: &crate::plan::Drift) -> J {
     let (before, before_sensitive) = provider_masked(&d.rtype, &d.before);
     let (after, after_sensitive) =
         d.after.as_ref().map(|a| provider_masked(&d.rtype, a)).unwrap_or((J::Null, J::Bool(false)));
-    let mut entry = json!({
-        "address": d.addr.to_string(),
-        "mode": mode(&d.addr),
-        "type": d.rtype,
-        "name": d.addr.resource.name,
-        "provider_name": provider_name(&d.rtype),
-        "change": {
-            "actions": if d.after.is_some() { Action::Update.json_actions() } else { Action::Delete.json_actions() },
-            "before": before,
-            "after": after,
-            "after_unknown": {},
-            "before_sensitive": before_sensitive,
-            "after_sensitive": after_sensitive,
-        },
+    let mut entry = J::Object(identity(&d.addr, &d.rtype));
+    entry["change"] = json!({
+        "actions": if d.after.is_some() { Action::Update.json_actions() } else { Action::Delete.json_actions() },
+        "before": before,
+        "after": after,
+        "after_unknown": {},
+        "before_sensitive": before_sensitive,
+        "after_sensitive": after_sensitive,
     });
-    if !d.addr.resource.module.is_root() {
-        entry["module_address"] = d.addr.resource.module.to_string().into();
-    }
-    if let Some(i) = index(&d.addr.key) {
-        entry["index"] = i;
-    }
     entry
 }
 
@@ -358,11 +352,7 @@ fn module_config(module: &Module) -> J {
             if expressions.as_object().is_some_and(|e| !e.is_empty()) {
                 entry["expressions"] = expressions;
             }
-            match &r.repetition {
-                Repetition::Single => {}
-                Repetition::Count(expr, _) => entry["count_expression"] = expression(expr),
-                Repetition::ForEach(expr, _) => entry["for_each_expression"] = expression(expr),
-            }
+            add_repetition(&mut entry, &r.repetition);
             if !r.depends_on.is_empty() {
                 entry["depends_on"] = r.depends_on.iter().map(|(d, _)| reference_text(d)).collect::<Vec<_>>().into();
             }
@@ -378,11 +368,7 @@ fn module_config(module: &Module) -> J {
                 "expressions": call.args.iter().map(|a| (a.name.clone(), expression(&a.expr))).collect::<Map<_, _>>(),
                 "module": module_config(&call.module),
             });
-            match &call.repetition {
-                Repetition::Single => {}
-                Repetition::Count(expr, _) => entry["count_expression"] = expression(expr),
-                Repetition::ForEach(expr, _) => entry["for_each_expression"] = expression(expr),
-            }
+            add_repetition(&mut entry, &call.repetition);
             (name.clone(), entry)
         })
         .collect();
@@ -431,6 +417,15 @@ fn module_config(module: &Module) -> J {
     J::Object(out)
 }
 
+/// `count_expression` or `for_each_expression`, for a resource or module call.
+fn add_repetition(entry: &mut J, repetition: &Repetition) {
+    match repetition {
+        Repetition::Single => {}
+        Repetition::Count(expr, _) => entry["count_expression"] = expression(expr),
+        Repetition::ForEach(expr, _) => entry["for_each_expression"] = expression(expr),
+    }
+}
+
 /// A block body's expressions: each argument, and nested blocks as lists of
 /// their own expressions (as Terraform writes them).
 fn body_expressions(body: &Body) -> J {
@@ -445,8 +440,7 @@ fn body_expressions(body: &Body) -> J {
 }
 
 /// One expression: `references` when it refers to anything, otherwise its
-/// `constant_value`. A constant is evaluated with nothing in scope; a
-/// function that needs more (file, timestamp...) leaves it out.
+/// `constant_value` (config::constant: evaluated with no names in scope).
 fn expression(expr: &hcl_edit::expr::Expression) -> J {
     let refs = references(expr);
     if !refs.is_empty() {
@@ -459,7 +453,7 @@ fn expression(expr: &hcl_edit::expr::Expression) -> J {
         }
         return json!({ "references": names });
     }
-    match crate::eval::constant(expr) {
+    match crate::config::constant(expr) {
         Some(v) => json!({ "constant_value": masked(&v).0 }),
         None => json!({}),
     }
