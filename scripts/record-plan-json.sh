@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records Terraform's JSON plan (`terraform show -json`) of the stack in
-# tests/fixtures/plan-json/small, planned from nothing on a fresh moto, as
-# tests/fixtures/plan-json/small/terraform-plan.json. tests/plan_json.rs
+# tests/fixtures/tfstate/small, planned from nothing on a fresh moto, as
+# tests/fixtures/plan-json/terraform-plan.json. tests/plan_json.rs
 # compares `gantry show -json` of the same stack with it field by field.
 #
 # Terraform writes sensitive values in clear in its plan JSON; this script
@@ -12,7 +12,8 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-FIXTURE="${REPO_ROOT}/tests/fixtures/plan-json/small"
+FIXTURE="${REPO_ROOT}/tests/fixtures/tfstate/small"
+OUT="${REPO_ROOT}/tests/fixtures/plan-json/terraform-plan.json"
 PLUGIN_DIR="${TF_PLUGIN_DIR:-/opt/tf-plugins}"
 VENV_DIR="${GANTRY_VENV:-${REPO_ROOT}/.venv}"
 CANARY="planjson-canary-7d2e91"
@@ -66,7 +67,7 @@ HCL
         { cat "${work}/plan.log" >&2; exit 1; }
     terraform show -json plan.tfplan >"${work}/plan.json"
 )
-"${VENV_DIR}/bin/python" - "${work}/plan.json" "${FIXTURE}/terraform-plan.json" "${CANARY}" <<'PY'
+"${VENV_DIR}/bin/python" - "${work}/plan.json" "${OUT}" "${CANARY}" <<'PY'
 import json, sys
 src, dst, canary = sys.argv[1:4]
 
@@ -87,4 +88,4 @@ text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
 assert canary not in text
 open(dst, "w").write(text)
 PY
-log "recorded ${FIXTURE}/terraform-plan.json ($(terraform version | sed -n 1p))"
+log "recorded ${OUT} ($(terraform version | sed -n 1p))"

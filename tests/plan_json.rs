@@ -1,6 +1,6 @@
 //! `gantry show -json`: a saved plan in Terraform's JSON plan format,
 //! compared field by field with the plan Terraform 1.11 made of the same
-//! stack (tests/fixtures/plan-json/small/terraform-plan.json, recorded by
+//! stack (tests/fixtures/plan-json/terraform-plan.json, recorded by
 //! scripts/record-plan-json.sh), and read by an OPA policy through regopy,
 //! the OPA runtime on PyPI.
 
@@ -21,7 +21,7 @@ const PLANNED_NULL: &[(&str, &str)] =
     &[("aws_instance", "key_name"), ("aws_instance", "user_data_base64"), ("aws_ssm_parameter", "insecure_value")];
 
 fn terraform_plan() -> J {
-    let path = repo_root().join("tests/fixtures/plan-json/small/terraform-plan.json");
+    let path = repo_root().join("tests/fixtures/plan-json/terraform-plan.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -62,7 +62,7 @@ fn module_resources(module: &J, into: &mut Vec<String>) {
 
 fn small_stack(g: &Gantry) -> PathBuf {
     let stack = g.path().join("small");
-    copy_dir(&repo_root().join("tests/fixtures/plan-json/small"), &stack).unwrap();
+    copy_dir(&repo_root().join("tests/fixtures/tfstate/small"), &stack).unwrap();
     stack
 }
 
