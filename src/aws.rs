@@ -49,6 +49,9 @@ pub struct AwsCtx {
     pub ec2: aws_sdk_ec2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     calls: Arc<AtomicU64>,
+    /// The credentials' account, asked of STS once per command (ARNs that
+    /// an API does not return are built from it).
+    account: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AwsCtx {
@@ -62,7 +65,9 @@ impl AwsCtx {
         if let Some(ms) = std::env::var(RETRY_BACKOFF_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
             retry = retry.with_initial_backoff(std::time::Duration::from_millis(ms));
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry)
+            .http_client(crate::aws_http::bounded_client(crate::aws_http::max_requests()));
         if let Some(region) = region {
             loader = loader.region(Region::new(region));
         }
@@ -87,6 +92,7 @@ impl AwsCtx {
             ec2: aws_sdk_ec2::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             calls: Arc::new(AtomicU64::new(0)),
+            account: Arc::default(),
         }
     }
 
@@ -103,6 +109,20 @@ impl AwsCtx {
 
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The account the credentials belong to: one `sts:GetCallerIdentity`
+    /// for the whole command, however many creates need it at once.
+    pub async fn account_id(&self) -> Result<String, ProviderError> {
+        let account = self
+            .account
+            .get_or_try_init(|| async {
+                self.count_call();
+                let out = self.sts.get_caller_identity().send().await.classify("sts:GetCallerIdentity")?;
+                Ok::<_, ProviderError>(out.account().unwrap_or_default().to_string())
+            })
+            .await?;
+        Ok(account.clone())
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod addr;
 pub mod apply;
 pub mod aws;
+pub mod aws_http;
 pub mod bootstrap;
 pub mod cli;
 pub mod commands;

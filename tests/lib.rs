@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod bootstrap;
+mod call_budget;
 mod cli_grammar;
 mod consistency;
 mod corpus;

@@ -18,8 +18,6 @@
 //!   parts of a parent that is ours, and their create overwrites; ours unless
 //!   the journal saw the name taken before.
 
-use std::collections::HashMap;
-
 use crate::addr::InstanceAddr;
 use crate::aws::{AwsCtx, ProviderError, Tags, TAG_OPERATION};
 use crate::plan::Action;
@@ -130,8 +128,7 @@ pub async fn read_one(
     id: &str,
     hint: &Attrs,
 ) -> Result<Option<Attrs>, ProviderError> {
-    let no_tags = HashMap::new();
-    let ctx = ReadCtx { aws, tags_by_arn: &no_tags };
+    let ctx = ReadCtx::new(aws);
     let request = ReadRequest { id: id.to_string(), prior: hint.clone() };
     let mut live = rt.read(&ctx, std::slice::from_ref(&request)).await?;
     Ok(live.pop().flatten())

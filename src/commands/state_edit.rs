@@ -88,8 +88,7 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
     };
     let Some(rt) = resources::resource_type(&addr.resource.rtype) else { return Exit::Failed };
     let aws = AwsCtx::load(provider.region).await;
-    let tags = Default::default();
-    let ctx = ReadCtx { aws: &aws, tags_by_arn: &tags };
+    let ctx = ReadCtx::new(&aws);
     let request = ReadRequest { id: args.id.clone(), prior: hint(config) };
     let live = match rt.read(&ctx, std::slice::from_ref(&request)).await {
         Ok(mut live) => live.pop().flatten(),

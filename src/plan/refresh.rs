@@ -2,12 +2,12 @@
 //! resource type and run concurrently, and adopt what an interrupted create
 //! left behind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use futures::future::join_all;
 
 use crate::addr::InstanceAddr;
-use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags, TAG_ENV, TAG_OPERATION, TAG_STACK};
+use crate::aws::{AwsCtx, ProviderError, TAG_OPERATION};
 use crate::resources::{self, ReadCtx, ReadRequest};
 use crate::state::{ResourceState, State};
 
@@ -42,9 +42,7 @@ pub async fn refresh(aws: &AwsCtx, stack: &str, env: &str, prior: &State) -> Res
         by_type.entry(r.rtype.as_str()).or_default().push(r);
     }
     let needs_tagging = by_type.keys().any(|t| TAGGING_API_TYPES.contains(t));
-    let tags_by_arn =
-        if needs_tagging { stack_tags(aws, stack, env).await.unwrap_or_default() } else { HashMap::new() };
-    let ctx = ReadCtx { aws, tags_by_arn: &tags_by_arn };
+    let ctx = if needs_tagging { ReadCtx::with_stack_tags(aws, stack, env) } else { ReadCtx::new(aws) };
 
     let reads = by_type.iter().map(|(rtype, items)| {
         let ctx = &ctx;
@@ -66,7 +64,16 @@ pub async fn refresh(aws: &AwsCtx, stack: &str, env: &str, prior: &State) -> Res
             Ok(items.iter().zip(results).map(|(r, live)| ((*r).clone(), live)).collect::<Vec<_>>())
         }
     });
-    let results = join_all(reads).await;
+    // The stack's tag read starts now, beside every type's reads; each read
+    // waits for it only once it needs the tags.
+    let (_, results) = futures::join!(
+        async {
+            if needs_tagging {
+                ctx.tags_by_arn().await;
+            }
+        },
+        join_all(reads)
+    );
 
     let hasher = prior.hasher();
     let mut state = prior.clone();
@@ -198,34 +205,4 @@ async fn adopt_pending(
     }
     state.pending.clear();
     Ok(adopted)
-}
-
-/// Tags of every resource of this stack and environment, in one paginated
-/// `GetResources` call.
-async fn stack_tags(aws: &AwsCtx, stack: &str, env: &str) -> Result<HashMap<String, Tags>, ProviderError> {
-    use aws_sdk_resourcegroupstagging::types::TagFilter;
-    let mut out = HashMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        aws.count_call();
-        let resp = aws
-            .tagging
-            .get_resources()
-            .tag_filters(TagFilter::builder().key(TAG_STACK).values(stack).build())
-            .tag_filters(TagFilter::builder().key(TAG_ENV).values(env).build())
-            .set_pagination_token(token.clone())
-            .send()
-            .await
-            .classify("tagging:GetResources")?;
-        for mapping in resp.resource_tag_mapping_list() {
-            let Some(arn) = mapping.resource_arn() else { continue };
-            let tags: Tags = mapping.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
-            out.insert(arn.to_string(), tags);
-        }
-        token = resp.pagination_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(out)
 }

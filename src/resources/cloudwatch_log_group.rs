@@ -89,7 +89,7 @@ impl ResourceType for CloudwatchLogGroup {
         let reads = requests.iter().map(|req| async move {
             let Some(group) = describe(aws, &req.id).await? else { return Ok(None) };
             let arn = group_arn(&group);
-            let tags = match ctx.tags_by_arn.get(&arn) {
+            let tags = match ctx.tags_by_arn().await.get(&arn) {
                 Some(tags) => tags.clone(),
                 None => match found(list_tags(aws, &arn).await, &[])? {
                     Some(tags) => tags,

@@ -489,7 +489,7 @@ async fn read_one(ctx: &ReadCtx<'_>, req: &ReadRequest) -> Result<Option<Attrs>,
         }
     };
     let tags = async {
-        match ctx.tags_by_arn.get(arn) {
+        match ctx.tags_by_arn().await.get(arn) {
             Some(tags) => Ok(tags.clone()),
             None => list_tags(aws, arn).await,
         }

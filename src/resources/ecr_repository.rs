@@ -91,7 +91,7 @@ impl ResourceType for EcrRepository {
                     return Ok(None);
                 };
                 let arn = repo.repository_arn().unwrap_or_default();
-                let tags = match ctx.tags_by_arn.get(arn) {
+                let tags = match ctx.tags_by_arn().await.get(arn) {
                     Some(tags) => tags.clone(),
                     None => match found(list_tags(aws, arn).await, &[])? {
                         Some(tags) => tags,

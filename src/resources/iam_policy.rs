@@ -92,9 +92,11 @@ impl ResourceType for IamPolicy {
             let Some(document) = found(result, &[])?.and_then(|o| o.policy_version).and_then(|v| v.document) else {
                 return Ok(None);
             };
-            let tags = match (ctx.tags_by_arn.get(&req.id), policy.tags.as_deref()) {
-                (Some(tags), _) => tags.clone(),
-                (None, Some(tags)) => iam_tags(tags),
+            // GetPolicy's own tags first: the stack's tag read (which IAM is
+            // not part of) need not be waited for.
+            let tags = match (policy.tags.as_deref(), ctx.tags_by_arn().await.get(&req.id)) {
+                (Some(tags), _) => iam_tags(tags),
+                (None, Some(tags)) => tags.clone(),
                 (None, None) => match found(list_tags(aws, &req.id).await, &[])? {
                     Some(tags) => tags,
                     None => return Ok(None),

@@ -72,11 +72,78 @@ pub type Attrs = serde_json::Map<String, serde_json::Value>;
 /// Everything a read needs besides the resource's id.
 pub struct ReadCtx<'a> {
     pub aws: &'a AwsCtx,
-    /// Live tags by ARN, fetched for the whole stack in one paginated
-    /// Resource Groups Tagging `GetResources` call. A resource whose ARN is
-    /// missing here (ECR, or something imported and not yet tagged) reads its
-    /// tags itself.
-    pub tags_by_arn: &'a HashMap<String, Tags>,
+    tags: StackTags<'a>,
+}
+
+/// Where a read finds live tags by ARN.
+enum StackTags<'a> {
+    /// Nowhere: every resource reads its own tags.
+    None,
+    /// The whole stack's tags in one paginated Resource Groups Tagging
+    /// `GetResources` read, started once and shared: reads go ahead with
+    /// their own calls and wait for it only when they need the tags.
+    Stack { stack: &'a str, env: &'a str, cell: tokio::sync::OnceCell<HashMap<String, Tags>> },
+}
+
+impl<'a> ReadCtx<'a> {
+    /// Reads that fetch each resource's tags themselves.
+    pub fn new(aws: &'a AwsCtx) -> ReadCtx<'a> {
+        ReadCtx { aws, tags: StackTags::None }
+    }
+
+    /// Reads that take tags from one read of the stack's tags (see
+    /// [`ReadCtx::tags_by_arn`]).
+    pub fn with_stack_tags(aws: &'a AwsCtx, stack: &'a str, env: &'a str) -> ReadCtx<'a> {
+        ReadCtx { aws, tags: StackTags::Stack { stack, env, cell: tokio::sync::OnceCell::new() } }
+    }
+
+    /// Live tags by ARN of the stack's resources. A resource whose ARN is
+    /// missing here (ECR, or something imported and not yet tagged, or every
+    /// resource when the tagging read failed) reads its tags itself.
+    pub async fn tags_by_arn(&self) -> &HashMap<String, Tags> {
+        static EMPTY: std::sync::LazyLock<HashMap<String, Tags>> = std::sync::LazyLock::new(HashMap::new);
+        match &self.tags {
+            StackTags::None => &EMPTY,
+            StackTags::Stack { stack, env, cell } => {
+                cell.get_or_init(|| async { stack_tags(self.aws, stack, env).await.unwrap_or_default() }).await
+            }
+        }
+    }
+}
+
+/// Tags of every resource of this stack and environment, in one paginated
+/// `GetResources` call.
+async fn stack_tags(aws: &AwsCtx, stack: &str, env: &str) -> Result<HashMap<String, Tags>, ProviderError> {
+    use crate::aws::{ClassifyExt, TAG_ENV, TAG_STACK};
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let mut out = HashMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.count_call();
+        let resp = aws
+            .tagging
+            .get_resources()
+            .tag_filters(TagFilter::builder().key(TAG_STACK).values(stack).build())
+            .tag_filters(TagFilter::builder().key(TAG_ENV).values(env).build())
+            // The largest pages the API allows (moto's default pages hold
+            // 100 tags, some 20 of gantry's resources).
+            .resources_per_page(100)
+            .tags_per_page(500)
+            .set_pagination_token(token.clone())
+            .send()
+            .await
+            .classify("tagging:GetResources")?;
+        for mapping in resp.resource_tag_mapping_list() {
+            let Some(arn) = mapping.resource_arn() else { continue };
+            let tags: Tags = mapping.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+            out.insert(arn.to_string(), tags);
+        }
+        token = resp.pagination_token().filter(|t| !t.is_empty()).map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// One resource to read back from AWS.

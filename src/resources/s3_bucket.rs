@@ -127,7 +127,7 @@ impl ResourceType for S3Bucket {
                     return Ok(None);
                 };
                 let region = region.as_deref().unwrap_or(&aws.region);
-                let tags = match ctx.tags_by_arn.get(&arn(&req.id)) {
+                let tags = match ctx.tags_by_arn().await.get(&arn(&req.id)) {
                     Some(tags) => tags.clone(),
                     None => match found(get_bucket_tags(aws, &req.id).await, &[])? {
                         Some(tags) => tags,

@@ -13,8 +13,8 @@ use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::support::{
-    built, complete, copy_attrs, create_tags, found, get_nonempty_str, get_str, get_tags, redact, require_str,
-    tag_changes, tags_to_json, visible_tags,
+    account_id, built, complete, copy_attrs, create_tags, found, get_nonempty_str, get_str, get_tags, partition,
+    redact, require_str, tag_changes, tags_to_json, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -92,7 +92,7 @@ impl ResourceType for SsmParameter {
                     return Ok(None);
                 };
                 let arn = param.arn().unwrap_or_default();
-                let tags = match ctx.tags_by_arn.get(arn) {
+                let tags = match ctx.tags_by_arn().await.get(arn) {
                     Some(tags) => tags.clone(),
                     None => match found(list_tags(aws, &req.id).await, &["InvalidResourceId"])? {
                         Some(tags) => tags,
@@ -113,15 +113,19 @@ impl ResourceType for SsmParameter {
         for (key, value) in create_tags(desired, owner_tags) {
             request = request.tags(built("ssm:PutParameter", Tag::builder().key(key).value(value).build())?);
         }
+        // The account for the ARN is asked once a command, beside the create.
         aws.count_call();
-        let out = request.send().await.classify("ssm:PutParameter").map_err(|e| redact(e, Some(secret)))?;
+        let (out, account) = futures::try_join!(
+            async { request.send().await.classify("ssm:PutParameter").map_err(|e| redact(e, Some(secret))) },
+            account_id(aws),
+        )?;
 
-        let params = get_parameters(aws, &[name], false).await?;
-        let param = params.get(name).ok_or(ProviderError::NotFound { call: "ssm:GetParameters" })?;
+        // PutParameter answers with the version and tier; everything else is
+        // the configuration, and the ARN is AWS's documented form. No read-back.
         let mut attrs = settable_attrs(desired, &stored);
         attrs.insert("tier".into(), Value::from(out.tier().map(|t| t.as_str()).or(get_str(desired, "tier"))));
         attrs.insert("tags_all".into(), tags_to_json(&get_tags(desired, "tags_all")));
-        attrs.insert("arn".into(), Value::from(param.arn()));
+        attrs.insert("arn".into(), Value::from(parameter_arn(&aws.region, &account, name)));
         attrs.insert("version".into(), Value::from(out.version()));
         Ok(Created { id: name.to_string(), attrs: complete(&SCHEMA, attrs) })
     }
@@ -339,6 +343,12 @@ fn live_attrs(param: &Parameter, meta: Option<&ParameterMetadata>, prior: &Attrs
 
 /// GetParameters in batches of ten, all at once. Missing names are simply
 /// absent from the map.
+/// A parameter's ARN as SSM writes it: a name without a leading slash gets one.
+fn parameter_arn(region: &str, account: &str, name: &str) -> String {
+    let slash = if name.starts_with('/') { "" } else { "/" };
+    format!("arn:{}:ssm:{region}:{account}:parameter{slash}{name}", partition(region))
+}
+
 async fn get_parameters(
     aws: &AwsCtx,
     names: &[&str],
@@ -429,6 +439,13 @@ mod tests {
 
     fn attrs(v: Value) -> Attrs {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn arns_are_built_as_ssm_writes_them() {
+        assert_eq!(parameter_arn("eu-west-1", "123", "/a/b"), "arn:aws:ssm:eu-west-1:123:parameter/a/b");
+        assert_eq!(parameter_arn("us-east-1", "123", "plain"), "arn:aws:ssm:us-east-1:123:parameter/plain");
+        assert_eq!(parameter_arn("cn-north-1", "1", "/x"), "arn:aws-cn:ssm:cn-north-1:1:parameter/x");
     }
 
     #[test]

@@ -300,12 +300,11 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
-/// The account the credentials belong to, for ARNs that EC2 does not
-/// return (key pairs, Elastic IPs): one STS call.
+/// The account the credentials belong to, for ARNs that an API does not
+/// return (key pairs, Elastic IPs, a created SSM parameter): one STS call a
+/// command ([`AwsCtx::account_id`]).
 pub async fn account_id(aws: &AwsCtx) -> Result<String, ProviderError> {
-    aws.count_call();
-    let out = aws.sts.get_caller_identity().send().await.classify("sts:GetCallerIdentity")?;
-    Ok(out.account().unwrap_or_default().to_string())
+    aws.account_id().await
 }
 
 /// A timestamp as Terraform shows it (RFC 3339).
