@@ -165,7 +165,7 @@ pub struct PlanArgs {
     /// Skip reading live state from AWS (faster, may miss drift)
     #[arg(long = "no-refresh")]
     pub no_refresh: bool,
-    /// Limit the plan to this address and what it depends on (repeatable)
+    /// Limit the plan to this address and what it depends on; with --destroy, to it and what depends on it (repeatable)
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
     /// Save the plan to FILE for `gantry apply FILE` (it holds no secrets)
@@ -210,7 +210,7 @@ pub struct ApplyArgs {
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
-    /// Limit to this address and what it depends on (repeatable)
+    /// Limit to this address and what it depends on; with destroy, to it and what depends on it (repeatable)
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
     /// Only record changes made outside gantry in state

@@ -17,6 +17,7 @@ pub mod eval;
 pub mod graph;
 pub mod logging;
 pub mod node_eval;
+pub mod ownership;
 pub mod plan;
 pub mod render;
 pub mod resources;

@@ -62,7 +62,9 @@ fn bootstrap_from_empty_then_rerun_is_a_no_op() {
     bootstrap()
         .assert()
         .success()
-        .stdout(predicate::str::contains("Adopting the account's existing GitHub OIDC provider"))
+        .stdout(predicate::str::contains(
+            "Adopting the account's GitHub OIDC provider arn:aws:iam::123456789012:oidc-provider/",
+        ))
         .stdout(predicate::str::contains(
             "Added environment \"test\" with backend s3://gantry-state-123456789012-us-east-1",
         ));
@@ -103,8 +105,9 @@ fn bootstrap_from_empty_then_rerun_is_a_no_op() {
     run(&["plan", "--detailed-exitcode"]).assert().code(0);
     run(&["destroy", "--auto-approve"]).assert().success();
 
-    // A second environment in the same account shares the bucket and the
-    // lock table: adopted, not created twice.
+    // A second environment in the same account shares the bucket, the lock
+    // table and the provider: referred to, neither created twice nor
+    // adopted by a second state.
     g.cmd([
         "bootstrap",
         "-s",
@@ -118,9 +121,20 @@ fn bootstrap_from_empty_then_rerun_is_a_no_op() {
     ])
     .assert()
     .success()
-    .stdout(predicate::str::contains("Adopting the existing state bucket"))
-    .stdout(predicate::str::contains("Adopting the existing lock table"));
+    .stdout(predicate::str::contains(format!(
+        "Using the state bucket {bucket}, which gantry stack app-bootstrap (environment test) manages"
+    )))
+    .stdout(predicate::str::contains(
+        "Using the lock table gantry-locks, which gantry stack app-bootstrap (environment test) manages",
+    ))
+    .stdout(predicate::str::contains("Using the account's GitHub OIDC provider"))
+    .stdout(predicate::str::contains("Adopting").not());
     assert_eq!(trust_subject(&aws, "gantry-app-test2-apply"), "repo:acme/app:environment:test2");
+    let test2 = g.cmd(["state", "list", "-s", "stacks/app-bootstrap", "-e", "test2"]).output().unwrap();
+    let test2 = String::from_utf8_lossy(&test2.stdout);
+    for shared in ["aws_s3_bucket.state", "aws_dynamodb_table.locks", "aws_iam_openid_connect_provider.github"] {
+        assert!(!test2.contains(shared), "{shared} is in test2's state too:\n{test2}");
+    }
 
     // The bootstrap stack is a stack like any other; its bucket is protected.
     g.cmd(["plan", "-s", "stacks/app-bootstrap", "-e", "test", "--detailed-exitcode"]).assert().code(0);
@@ -128,4 +142,178 @@ fn bootstrap_from_empty_then_rerun_is_a_no_op() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("Instance cannot be destroyed: aws_s3_bucket.state"));
+}
+
+/// An app stack that manages the account's GitHub OIDC provider (or, with
+/// `manage_provider = false`, refers to it) and one role trusting it.
+const OIDC_APP: &str = r#"
+provider "aws" {
+  region = "us-east-1"
+}
+
+variable "manage_provider" {
+  type    = bool
+  default = true
+}
+
+data "aws_caller_identity" "current" {}
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count          = var.manage_provider ? 1 : 0
+  url            = "https://token.actions.githubusercontent.com"
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+resource "aws_iam_role" "deploy" {
+  name = "app-deploy"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:oidc-provider/token.actions.githubusercontent.com" }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
+          "token.actions.githubusercontent.com:sub" = "repo:acme/app:ref:refs/heads/main"
+        }
+      }
+    }]
+  })
+  depends_on = [aws_iam_openid_connect_provider.github]
+}
+"#;
+
+fn bootstrap_cmd(g: &Gantry) -> assert_cmd::Command {
+    g.cmd([
+        "bootstrap",
+        "-s",
+        "stacks/app",
+        "-e",
+        "test",
+        "--github-repo",
+        "acme/app",
+        "--auto-approve",
+        "--no-workflow",
+    ])
+}
+
+fn provider_owner(aws: &Aws) -> Option<String> {
+    let list = block_on(aws.iam.list_open_id_connect_providers().send()).unwrap();
+    assert_eq!(list.open_id_connect_provider_list().len(), 1, "one provider in the account");
+    let arn = list.open_id_connect_provider_list()[0].arn().unwrap().to_string();
+    let provider = block_on(aws.iam.get_open_id_connect_provider().open_id_connect_provider_arn(&arn).send()).unwrap();
+    provider.tags().iter().find(|t| t.key() == "gantry:stack").map(|t| t.value().to_string())
+}
+
+/// The app stack made the provider first: bootstrap refers to it, and
+/// neither stack's destroy deletes it while the other's roles trust it.
+#[test]
+fn a_provider_an_app_stack_owns_is_referred_to_by_bootstrap_and_kept_while_trusted() {
+    let moto = Moto::start();
+    let aws = Aws::for_moto(&moto);
+    let g = Gantry::with_moto(&moto);
+    g.write("stacks/app/main.tf", OIDC_APP);
+    let app = |args: &[&str]| {
+        let mut c = g.cmd(args);
+        c.args(["-s", "stacks/app", "-e", "test"]);
+        c
+    };
+    app(&["apply", "--auto-approve"]).assert().success();
+    assert_eq!(provider_owner(&aws).as_deref(), Some("app"));
+
+    bootstrap_cmd(&g)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Using the account's GitHub OIDC provider arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com, which gantry stack app (environment test) manages",
+        ))
+        .stdout(predicate::str::contains("Adopting").not());
+    assert_eq!(provider_owner(&aws).as_deref(), Some("app"), "bootstrap left the provider's owner alone");
+    let boot = g.cmd(["state", "list", "-s", "stacks/app-bootstrap", "-e", "test"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&boot.stdout).contains("openid_connect_provider"));
+
+    // The app's destroy would delete a provider the bootstrap roles trust.
+    app(&["destroy", "--auto-approve"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Instance cannot be destroyed: aws_iam_openid_connect_provider.github[0]"))
+        .stderr(predicate::str::contains("gantry-app-test-apply"))
+        .stderr(predicate::str::contains("gantry-app-test-plan"));
+    assert_eq!(provider_owner(&aws).as_deref(), Some("app"), "nothing was deleted");
+
+    // Once the roles that trust it are gone, it can go.
+    g.cmd([
+        "destroy",
+        "-s",
+        "stacks/app-bootstrap",
+        "-e",
+        "test",
+        "--auto-approve",
+        "-target=aws_iam_role.apply",
+        "-target=aws_iam_role.plan",
+    ])
+    .assert()
+    .success();
+    app(&["destroy", "--auto-approve"]).assert().success();
+    let list = block_on(aws.iam.list_open_id_connect_providers().send()).unwrap();
+    assert!(list.open_id_connect_provider_list().is_empty());
+}
+
+/// Bootstrap made the provider first: the app stack cannot take it over (an
+/// import is refused, a create finds it taken), refers to it instead, and
+/// bootstrap's provider cannot be destroyed while the app's role trusts it.
+#[test]
+fn a_provider_bootstrap_owns_is_never_adopted_by_an_app_stack() {
+    let moto = Moto::start();
+    let aws = Aws::for_moto(&moto);
+    let g = Gantry::with_moto(&moto);
+    g.write("stacks/app/main.tf", OIDC_APP);
+    bootstrap_cmd(&g).assert().success();
+    assert_eq!(provider_owner(&aws).as_deref(), Some("app-bootstrap"));
+    let arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+    let app = |args: &[&str]| {
+        let mut c = g.cmd(args);
+        c.args(["-s", "stacks/app", "-e", "test"]);
+        c
+    };
+
+    app(&["import", "aws_iam_openid_connect_provider.github[0]", arn]).assert().code(1).stderr(
+        predicate::str::contains(format!(
+            "aws_iam_openid_connect_provider {arn} belongs to gantry stack app-bootstrap (environment test)"
+        )),
+    );
+    app(&["apply", "--auto-approve"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("the account already has an OIDC provider for https://token.actions"));
+    assert_eq!(provider_owner(&aws).as_deref(), Some("app-bootstrap"), "the app did not take the provider");
+
+    app(&["apply", "--auto-approve", "-var", "manage_provider=false"]).assert().success();
+    g.cmd([
+        "destroy",
+        "-s",
+        "stacks/app-bootstrap",
+        "-e",
+        "test",
+        "--auto-approve",
+        "-target=aws_iam_openid_connect_provider.github[0]",
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("Instance cannot be destroyed: aws_iam_openid_connect_provider.github[0]"))
+    .stderr(predicate::str::contains("app-deploy"));
+
+    app(&["destroy", "--auto-approve", "-var", "manage_provider=false"]).assert().success();
+    g.cmd([
+        "destroy",
+        "-s",
+        "stacks/app-bootstrap",
+        "-e",
+        "test",
+        "--auto-approve",
+        "-target=aws_iam_openid_connect_provider.github[0]",
+    ])
+    .assert()
+    .success();
 }

@@ -41,6 +41,26 @@ variable "plan_subject" {
   description = "The OIDC subject of the pull-request workflow that plans."
 }
 
+# What one account shares between environments (the state bucket and lock
+# table) and between stacks (the GitHub OIDC provider) is managed by one
+# bootstrap stack; the others refer to it and never change or delete it.
+# `gantry bootstrap` sets these in envs/<env>.tfvars: false when the object
+# already exists and another stack or environment owns it.
+variable "manage_state_bucket" {
+  type    = bool
+  default = true
+}
+
+variable "manage_lock_table" {
+  type    = bool
+  default = true
+}
+
+variable "manage_github_oidc_provider" {
+  type    = bool
+  default = true
+}
+
 provider "aws" {
   region = var.region
 
@@ -56,6 +76,7 @@ data "aws_caller_identity" "current" {}
 # State: versioned (every write keeps the previous version), encrypted,
 # never public.
 resource "aws_s3_bucket" "state" {
+  count  = var.manage_state_bucket ? 1 : 0
   bucket = var.state_bucket
 
   lifecycle {
@@ -64,7 +85,8 @@ resource "aws_s3_bucket" "state" {
 }
 
 resource "aws_s3_bucket_versioning" "state" {
-  bucket = aws_s3_bucket.state.id
+  count  = var.manage_state_bucket ? 1 : 0
+  bucket = aws_s3_bucket.state[0].id
 
   versioning_configuration {
     status = "Enabled"
@@ -72,7 +94,8 @@ resource "aws_s3_bucket_versioning" "state" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
-  bucket = aws_s3_bucket.state.id
+  count  = var.manage_state_bucket ? 1 : 0
+  bucket = aws_s3_bucket.state[0].id
 
   rule {
     apply_server_side_encryption_by_default {
@@ -82,14 +105,17 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
 }
 
 resource "aws_s3_bucket_public_access_block" "state" {
-  bucket                  = aws_s3_bucket.state.id
+  count                   = var.manage_state_bucket ? 1 : 0
+  bucket                  = aws_s3_bucket.state[0].id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
 }
 
+# Every environment's locks: destroying this stack must not take them.
 resource "aws_dynamodb_table" "locks" {
+  count        = var.manage_lock_table ? 1 : 0
   name         = var.lock_table
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "LockID"
@@ -98,16 +124,27 @@ resource "aws_dynamodb_table" "locks" {
     name = "LockID"
     type = "S"
   }
+
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
-# One per account; an existing one is adopted (imported), not duplicated.
+# One per account. An existing one that no gantry stack owns is adopted
+# (imported); one another stack owns is referred to by its ARN. Planning
+# its deletion fails while roles outside this stack still trust it.
 resource "aws_iam_openid_connect_provider" "github" {
+  count          = var.manage_github_oidc_provider ? 1 : 0
   url            = "https://token.actions.githubusercontent.com"
   client_id_list = ["sts.amazonaws.com"]
 }
 
 locals {
   account = data.aws_caller_identity.current.account_id
+  github_oidc_provider_arn = (var.manage_github_oidc_provider
+    ? aws_iam_openid_connect_provider.github[0].arn
+    : "arn:aws:iam::${local.account}:oidc-provider/token.actions.githubusercontent.com"
+  )
 }
 
 # Applies and deploys from the protected environment's job.
@@ -118,7 +155,7 @@ resource "aws_iam_role" "apply" {
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
-      Principal = { Federated = aws_iam_openid_connect_provider.github.arn }
+      Principal = { Federated = local.github_oidc_provider_arn }
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
         StringEquals = {
@@ -170,7 +207,7 @@ resource "aws_iam_role" "plan" {
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
-      Principal = { Federated = aws_iam_openid_connect_provider.github.arn }
+      Principal = { Federated = local.github_oidc_provider_arn }
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
         StringEquals = {
@@ -198,7 +235,7 @@ resource "aws_iam_role_policy" "plan_state" {
       {
         Effect   = "Allow"
         Action   = ["s3:GetObject"]
-        Resource = "${aws_s3_bucket.state.arn}/${var.stack}/*"
+        Resource = "arn:aws:s3:::${var.state_bucket}/${var.stack}/*"
       },
       {
         # Refresh reads SecureString parameters to detect drift by hash, and
@@ -213,11 +250,11 @@ resource "aws_iam_role_policy" "plan_state" {
 }
 
 output "state_bucket" {
-  value = aws_s3_bucket.state.bucket
+  value = var.state_bucket
 }
 
 output "lock_table" {
-  value = aws_dynamodb_table.locks.name
+  value = var.lock_table
 }
 
 output "apply_role_arn" {
@@ -229,5 +266,5 @@ output "plan_role_arn" {
 }
 
 output "oidc_provider_arn" {
-  value = aws_iam_openid_connect_provider.github.arn
+  value = local.github_oidc_provider_arn
 }

@@ -53,41 +53,94 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
     };
     println!("Bootstrapping {stack}/{} in account {account}, region {region}.\n", global.env);
 
-    // 1. The bootstrap stack, beside the app's.
+    // 1. The bootstrap stack, beside the app's, with its own local state.
     let dir = global.stack.parent().unwrap_or(Path::new(".")).join(format!("{stack}-bootstrap"));
+    let boot = Global { stack: dir.clone(), ..global.clone() };
+    let boot_stack = crate::config::stack_name(&dir);
+    let boot_state = LocalBackend::new(&global.state_dir, &boot_stack, &global.env);
+    let serial_before = boot_state.read_sync().ok().flatten().map(|s| s.serial);
+
+    // 2. What an account holds once (the GitHub OIDC provider) and what
+    // environments share (the state bucket and lock table): created when
+    // missing, adopted when nobody (or this very stack) owns it, and referred
+    // to, never adopted, when another stack or environment does.
+    let in_state = |addr: &str| {
+        let indexed = format!("{addr}[0]");
+        boot_state.read_sync().ok().flatten().is_some_and(|s| {
+            s.resources.iter().any(|r| [addr, indexed.as_str()].contains(&r.address.to_string().as_str()))
+        })
+    };
+    let provider_arn = existing_github_provider(&aws).await;
+    let shared = [
+        SharedObject {
+            variable: "manage_github_oidc_provider",
+            address: OIDC_ADDRESS,
+            what: "the account's GitHub OIDC provider",
+            id: provider_arn,
+        },
+        SharedObject {
+            variable: "manage_state_bucket",
+            address: "aws_s3_bucket.state",
+            what: "the state bucket",
+            id: exists_bucket(&aws, &bucket).await.then(|| bucket.clone()),
+        },
+        SharedObject {
+            variable: "manage_lock_table",
+            address: "aws_dynamodb_table.locks",
+            what: "the lock table",
+            id: exists_table(&aws, &args.lock_table).await.then(|| args.lock_table.clone()),
+        },
+    ];
+    let mut manage = Vec::new();
+    let mut adopt = Vec::new();
+    for object in &shared {
+        let decision = match &object.id {
+            _ if in_state(object.address) => Decision::Manage,
+            None => Decision::Manage,
+            Some(id) => {
+                let rtype = object.address.split('.').next().unwrap_or_default();
+                let Some(rt) = crate::resources::resource_type(rtype) else { return Exit::Failed };
+                match crate::ownership::owner_of(rt, &aws, id).await {
+                    Ok(Some(owner)) if owner.is_other_than(&boot_stack, &global.env) => Decision::Refer(owner),
+                    Ok(_) => Decision::Adopt(id.clone()),
+                    Err(e) => {
+                        ui.error(Diagnostic::error(format!("Cannot tell who owns {} {id}: {e}", object.what)));
+                        return Exit::Failed;
+                    }
+                }
+            }
+        };
+        match decision {
+            Decision::Manage => manage.push((object.variable, true)),
+            Decision::Adopt(id) => {
+                manage.push((object.variable, true));
+                adopt.push((object, id));
+            }
+            Decision::Refer(owner) => {
+                println!(
+                    "Using {} {}, which {owner} manages: this environment refers to it and never changes or deletes it.",
+                    object.what,
+                    object.id.as_deref().unwrap_or_default()
+                );
+                manage.push((object.variable, false));
+            }
+        }
+    }
     let mut changed = Vec::new();
-    match write_bootstrap_stack(&dir, &global.env, &params) {
+    match write_bootstrap_stack(&dir, &global.env, &params, &manage) {
         Ok(written) => changed.extend(written),
         Err(e) => {
             ui.error(Diagnostic::error(format!("Cannot write the bootstrap stack in {}: {e}", dir.display())));
             return Exit::Failed;
         }
     }
-    let boot = Global { stack: dir.clone(), ..global.clone() };
-    let boot_state = LocalBackend::new(&global.state_dir, &crate::config::stack_name(&dir), &global.env);
-    let serial_before = boot_state.read_sync().ok().flatten().map(|s| s.serial);
-
-    // 2. What an account holds once (the GitHub OIDC provider) and what
-    // environments share (the state bucket and lock table) is adopted when it
-    // exists, not created twice.
-    let in_state = |addr: &str| {
-        boot_state.read_sync().ok().flatten().is_some_and(|s| s.resources.iter().any(|r| r.address.to_string() == addr))
-    };
-    let mut adopt = Vec::new();
-    if !in_state(OIDC_ADDRESS) {
-        if let Some(arn) = existing_github_provider(&aws).await {
-            adopt.push((OIDC_ADDRESS, arn, "the account's existing GitHub OIDC provider"));
-        }
-    }
-    if !in_state("aws_s3_bucket.state") && exists_bucket(&aws, &bucket).await {
-        adopt.push(("aws_s3_bucket.state", bucket.clone(), "the existing state bucket"));
-    }
-    if !in_state("aws_dynamodb_table.locks") && exists_table(&aws, &args.lock_table).await {
-        adopt.push(("aws_dynamodb_table.locks", args.lock_table.clone(), "the existing lock table"));
-    }
-    for (address, id, what) in adopt {
-        println!("Adopting {what} {id}.");
-        let import = ImportArgs { address: address.into(), id, vars: VarArgs::default() };
+    for (object, id) in adopt {
+        // The template of this gantry repeats shared objects with count; a
+        // main.tf written by an older one declares them single.
+        let counted = std::fs::read_to_string(dir.join("main.tf")).is_ok_and(|t| t.contains(object.variable));
+        let address = if counted { format!("{}[0]", object.address) } else { object.address.to_string() };
+        println!("Adopting {} {id}.", object.what);
+        let import = ImportArgs { address, id, vars: VarArgs::default() };
         if let Exit::Failed = state_edit::import(&boot, ui, import).await {
             return Exit::Failed;
         }
@@ -230,16 +283,55 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
     Exit::Ok
 }
 
+/// One object an account or its environments share.
+struct SharedObject {
+    /// The bootstrap stack's variable that says whether it manages it.
+    variable: &'static str,
+    address: &'static str,
+    what: &'static str,
+    /// Its id, when it exists.
+    id: Option<String>,
+}
+
+enum Decision {
+    /// In this stack's state already, or missing: this stack manages it.
+    Manage,
+    /// Exists, and no other stack owns it: imported, then managed here.
+    Adopt(String),
+    /// Another stack or environment owns it: referred to, never managed.
+    Refer(crate::ownership::Owner),
+}
+
 /// Writes main.tf (only if missing: users may edit it) and the tfvars
-/// (always: they are derived from the arguments). Returns what changed.
-fn write_bootstrap_stack(dir: &Path, env: &str, params: &Params<'_>) -> std::io::Result<Vec<String>> {
+/// (always: they are derived from the arguments and from who manages the
+/// shared objects). Returns what changed.
+fn write_bootstrap_stack(
+    dir: &Path,
+    env: &str,
+    params: &Params<'_>,
+    manage: &[(&str, bool)],
+) -> std::io::Result<Vec<String>> {
     let mut changed = Vec::new();
     std::fs::create_dir_all(dir.join("envs"))?;
     if write_if_absent(&dir.join("main.tf"), STACK_TF)? {
         changed.push(format!("wrote {}", dir.join("main.tf").display()));
     }
+    let main_tf = std::fs::read_to_string(dir.join("main.tf"))?;
+    let mut text = params.tfvars();
+    for (variable, value) in manage {
+        if main_tf.contains(&format!("variable \"{variable}\"")) {
+            text.push_str(&format!("{variable} = {value}\n"));
+        } else if !value {
+            // A main.tf from an older gantry cannot refer to the object: it
+            // would adopt what another stack owns.
+            return Err(std::io::Error::other(format!(
+                "{} has no variable \"{variable}\", so it cannot refer to a shared object another stack owns; \
+                 move it aside and run bootstrap again to write the current template",
+                dir.join("main.tf").display()
+            )));
+        }
+    }
     let tfvars: PathBuf = dir.join("envs").join(format!("{env}.tfvars"));
-    let text = params.tfvars();
     if std::fs::read_to_string(&tfvars).ok().as_deref() != Some(text.as_str()) {
         std::fs::write(&tfvars, text)?;
         changed.push(format!("wrote {}", tfvars.display()));

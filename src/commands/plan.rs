@@ -9,10 +9,6 @@ use crate::plan::walk::{plan as run_plan, PlanInputs, PlanOptions};
 use crate::render;
 
 pub async fn plan(global: &Global, ui: &Ui, args: PlanArgs) -> Exit {
-    if args.destroy && !args.targets.is_empty() {
-        ui.error(destroy_target_unsupported());
-        return Exit::Failed;
-    }
     let targets = match parse_targets(ui, &args.targets) {
         Ok(t) => t,
         Err(e) => return e,
@@ -153,13 +149,6 @@ pub fn show(ui: &Ui, args: ShowArgs) -> Exit {
             Exit::Failed
         }
     }
-}
-
-/// `--target` selects dependencies, the wrong direction for destroy (which
-/// must take dependents along): refused until that is implemented.
-pub fn destroy_target_unsupported() -> Diagnostic {
-    Diagnostic::error("--target cannot be combined with destroy yet")
-        .detail("Remove the resource's block from the stack and apply, or destroy the whole environment.")
 }
 
 pub fn parse_targets(ui: &Ui, targets: &[String]) -> Result<Vec<InstanceAddr>, Exit> {

@@ -7,6 +7,7 @@ use crate::aws::AwsCtx;
 use crate::cli::{Global, ImportArgs};
 use crate::config::Repetition;
 use crate::diag::Diagnostic;
+use crate::ownership::Owner;
 use crate::plan::compare::seal;
 use crate::plan::walk::eval_provider;
 use crate::resources::{self, Attrs, ReadCtx, ReadRequest};
@@ -103,6 +104,29 @@ pub async fn import(global: &Global, ui: &Ui, args: ImportArgs) -> Exit {
                 .detail("Check the id (a bucket, table, repository or parameter name) and the region."),
         );
     };
+    // An object another stack or environment owns stays theirs: two states
+    // managing one object would fight over it, and either's destroy would
+    // delete what the other still uses.
+    let owner_tags = match rt.owner_tags_of(&aws, &args.id, &attrs).await {
+        Ok(tags) => tags.unwrap_or_default(),
+        Err(e) => {
+            return fail(
+                ui,
+                Diagnostic::error(format!("Reading the tags of {} {} failed: {e}", rt.schema().type_name, args.id)),
+            )
+        }
+    };
+    let owner = Owner::from_tags(&owner_tags);
+    if owner.is_other_than(&stack.name, &global.env) {
+        return fail(
+            ui,
+            Diagnostic::error(format!("{} {} belongs to {owner}", rt.schema().type_name, args.id)).detail(format!(
+                "gantry never imports an object another stack or environment manages. Refer to it instead: \
+                 a data source, an output of {owner}, or its id as a variable. To move it here for good, \
+                 `gantry state rm` it from {owner} first and remove its gantry:stack and gantry:env tags."
+            )),
+        );
+    }
     // Beyond what the schema calls sensitive: what the configuration sets
     // from a sensitive variable (a user_data template holding a secret).
     let hashes = seal(rt.schema(), &mut attrs, sensitive_in_config(stack, config), &state.hasher());

@@ -8,6 +8,7 @@ pub mod refresh;
 pub mod safety;
 pub mod saved;
 pub mod sg_overlap;
+pub mod shared_use;
 pub mod walk;
 
 use std::collections::BTreeMap;

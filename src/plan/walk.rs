@@ -166,7 +166,11 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
         outputs.clear();
     }
     if !options.targets.is_empty() {
-        limit_to_targets(graph, &options.targets, &mut changes);
+        if options.destroy {
+            limit_destroy_to_targets(graph, &options.targets, &mut changes);
+        } else {
+            limit_to_targets(graph, &options.targets, &mut changes);
+        }
         outputs.clear();
     }
     for change in &changes {
@@ -184,6 +188,15 @@ pub async fn plan(inputs: PlanInputs<'_>, prior: Option<State>, options: &PlanOp
                     );
                 }
             }
+        }
+    }
+    if !options.refresh_only {
+        match super::shared_use::check(&aws, &changes, &refreshed).await {
+            Ok(problems) => diags.extend(Diagnostics(problems)),
+            Err(e) => diags.push(
+                Diagnostic::error("Cannot tell whether other stacks use what this plan deletes")
+                    .detail(crate::aws::error_chain(&e)),
+            ),
         }
     }
     if diags.has_errors() {
@@ -386,6 +399,32 @@ fn limit_to_targets(graph: &Graph, targets: &[InstanceAddr], changes: &mut [Reso
         let dependency =
             needed.contains(&change.addr.resource) && !targets.iter().any(|t| t.resource == change.addr.resource);
         if !(targeted_instance || dependency) {
+            change.action = Action::NoOp;
+        }
+    }
+}
+
+/// `destroy -target=X`, as Terraform does it: X and everything that depends
+/// on X go (a role's policies before the role), never what X depends on.
+fn limit_destroy_to_targets(graph: &Graph, targets: &[InstanceAddr], changes: &mut [ResourceChange]) {
+    let is_target = |addr: &ResourceAddr| targets.iter().any(|t| &t.resource == addr);
+    for change in changes.iter_mut() {
+        let targeted_instance = targets
+            .iter()
+            .any(|t| t.resource == change.addr.resource && (t.key == InstanceKey::None || t.key == change.addr.key));
+        let mut seen: BTreeSet<ResourceAddr> = BTreeSet::new();
+        let mut todo = graph.resource_dependencies(&change.addr.resource);
+        let mut dependent = false;
+        while let Some(addr) = todo.pop() {
+            if is_target(&addr) {
+                dependent = true;
+                break;
+            }
+            if seen.insert(addr.clone()) {
+                todo.extend(graph.resource_dependencies(&addr));
+            }
+        }
+        if !(targeted_instance || dependent) {
             change.action = Action::NoOp;
         }
     }

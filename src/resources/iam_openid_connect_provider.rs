@@ -56,6 +56,10 @@ impl ResourceType for IamOpenidConnectProvider {
         Ok(try_join_all(candidates).await?.into_iter().flatten().next())
     }
 
+    async fn owner_tags_of(&self, aws: &AwsCtx, id: &str, _live: &Attrs) -> Result<Option<Tags>, ProviderError> {
+        Ok(Some(iam_tags(get_provider(aws, id).await?.tags())))
+    }
+
     async fn read(&self, ctx: &ReadCtx<'_>, requests: &[ReadRequest]) -> Result<Vec<Option<Attrs>>, ProviderError> {
         let reads = requests.iter().map(|req| async move {
             let Some(provider) = found(get_provider(ctx.aws, &req.id).await, &[])? else {
@@ -81,7 +85,20 @@ impl ResourceType for IamOpenidConnectProvider {
             .set_tags(Some(iam_tag_list(CALL, create_tags(desired, owner_tags))?))
             .send()
             .await
-            .classify(CALL)?;
+            .classify(CALL)
+            .map_err(|e| match e {
+                // One provider per URL and account: say what to do instead.
+                ProviderError::AlreadyExists { call, code, .. } => ProviderError::AlreadyExists {
+                    call,
+                    code,
+                    message: format!(
+                        "the account already has an OIDC provider for {url}. Refer to it by its ARN \
+                         (arn:aws:iam::ACCOUNT:oidc-provider/HOST) instead of creating one, or \
+                         `gantry import` it if no other stack owns it"
+                    ),
+                },
+                e => e,
+            })?;
         let arn = out.open_id_connect_provider_arn().ok_or_else(|| ProviderError::empty_response(CALL, "ARN"))?;
         // Without thumbprints AWS picks them itself: read back what it chose,
         // or the first refresh would report it as drift.
