@@ -168,12 +168,63 @@ pub async fn state_show(global: &Global, ui: &Ui, address: &str) -> Exit {
         reason: None,
     };
     let text = crate::render::text::TextRenderer { color: false }.render_change(&change);
-    // The plan layout, without the "+" markers and the "will be created" line.
-    for line in text.lines().skip(1) {
-        let line = line.replacen("  + resource", "resource", 1);
-        println!("{}", line.replacen("      + ", "    ", 1).replacen("          + ", "        ", 1));
-    }
+    println!("# {}:", r.address);
+    print!("{}", unmarked(&text));
     Exit::Ok
+}
+
+/// A rendered create as `terraform state show` lays it out: no "will be
+/// created" line, no "+" markers, and every line four columns to the left
+/// (the width of "  + "), so nested blocks, lists and heredocs stay aligned.
+fn unmarked(create: &str) -> String {
+    let mut out = String::new();
+    for line in create.lines().skip(1) {
+        let body = line.trim_start_matches(' ');
+        let indent = line.len() - body.len();
+        let (indent, body) = match body.strip_prefix("+ ") {
+            Some(rest) => (indent.saturating_sub(2), rest),
+            None => (indent.saturating_sub(4), body),
+        };
+        out.push_str(&" ".repeat(indent));
+        out.push_str(body);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unmarked;
+
+    #[test]
+    fn state_show_drops_the_markers_and_keeps_nesting_aligned() {
+        let create = concat!(
+            "  # aws_x.a will be created\n",
+            "  + resource \"aws_x\" \"a\" {\n",
+            "      + id   = \"a\"\n",
+            "      + list = [\n",
+            "          + \"one\",\n",
+            "        ]\n",
+            "\n",
+            "      + block {\n",
+            "          + name = \"n\"\n",
+            "        }\n",
+            "    }\n",
+        );
+        let want = concat!(
+            "resource \"aws_x\" \"a\" {\n",
+            "    id   = \"a\"\n",
+            "    list = [\n",
+            "        \"one\",\n",
+            "    ]\n",
+            "\n",
+            "    block {\n",
+            "        name = \"n\"\n",
+            "    }\n",
+            "}\n",
+        );
+        assert_eq!(unmarked(create), want);
+    }
 }
 
 pub async fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
