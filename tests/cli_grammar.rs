@@ -169,6 +169,10 @@ fn a_slow_create_says_it_is_still_running() {
     let still = stdout.find("aws_ssm_parameter.p: Still creating... [1s elapsed]").expect(&stdout);
     let done = stdout.find("aws_ssm_parameter.p: Creation complete").expect("the end is printed");
     assert!(creating < still && still < done, "{stdout}");
+    // Not a terminal: plain lines only, no status line, no escape codes.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'), "{stdout:?}{stderr:?}");
+    assert!(!stderr.contains(" running"), "{stderr}");
 }
 
 /// Missing credentials or region: one line naming what to set, not the

@@ -88,3 +88,28 @@ fn ctrl_c_at_the_approval_prompt_cancels_and_releases_the_lock() {
     // And nothing was created: the next apply plans the parameter again.
     g.cmd(["plan", "-s", "s", "--detailed-exitcode", "-var", &g.prefix_var()]).assert().code(2);
 }
+
+/// On a terminal an apply shows a status line (how far, what it waits on)
+/// under the log, and erases it when done; the log lines stay as they are.
+#[test]
+fn a_terminal_shows_a_live_status_line_under_the_log() {
+    use crate::support::fault_proxy::{FaultProxy, Schedule};
+    let moto = crate::support::Moto::start_lean();
+    let proxy = FaultProxy::start(moto.addr(), Schedule::latency(Duration::from_millis(1500)));
+    let g = Gantry::with_url(&proxy.endpoint());
+    g.write("s/main.tf", STACK);
+    let out = on_a_terminal(&g, &format!("apply -auto-approve -s s -var {}", g.prefix_var()))
+        .env_remove("CI")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("[0/1] 1 running; longest: aws_ssm_parameter.p (creating, "), "{text:?}");
+    assert!(text.contains("\r\x1b[2K"), "the status line is erased before each log line: {text:?}");
+    assert!(text.contains("aws_ssm_parameter.p: Creation complete"), "{text}");
+    // Nothing of the status line is left at the end.
+    let tail = text.trim_end_matches(['\r', '\n']);
+    assert!(!tail.rsplit('\n').next().unwrap_or_default().contains(" running"), "{text:?}");
+}

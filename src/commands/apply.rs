@@ -43,10 +43,6 @@ pub async fn apply(global: &Global, ui: &Ui, mut args: ApplyArgs, destroy: bool)
         }
     }
     let global = &global;
-    if destroy && !args.targets.is_empty() {
-        ui.error(super::plan::destroy_target_unsupported());
-        return Exit::Failed;
-    }
     let settings = match settings(global, ui) {
         Ok(s) => s,
         Err(e) => return e,
@@ -219,27 +215,33 @@ pub async fn apply(global: &Global, ui: &Ui, mut args: ApplyArgs, destroy: bool)
         backend: backend.as_ref(),
         parallelism: args.parallelism,
     };
-    let in_flight = InFlight::default();
+    let total = planned.plan.changes.iter().filter(|c| c.action != Action::NoOp).count() + planned.plan.deposed.len();
+    let in_flight = InFlight::new(live_progress(), total);
     let still = in_flight.report_every(still_interval());
     let mut print_event = |e: Event| match e {
         Event::Started { addr, action } => {
-            println!("{addr}: {}...", progressive(action));
             in_flight.started(&addr.to_string(), action);
+            in_flight.say(&format!("{addr}: {}...", progressive(action)), false);
         }
         Event::Finished { addr, action, elapsed, id } => {
             in_flight.ended(&addr.to_string());
-            println!(
-                "{addr}: {} after {}s{}",
-                completed(action),
-                elapsed.as_secs(),
-                id.map(|i| format!(" [id={i}]")).unwrap_or_default()
+            in_flight.say(
+                &format!(
+                    "{addr}: {} after {}s{}",
+                    completed(action),
+                    elapsed.as_secs(),
+                    id.map(|i| format!(" [id={i}]")).unwrap_or_default()
+                ),
+                false,
             )
         }
         Event::Failed { addr, action, error } => {
             in_flight.ended(&addr.to_string());
-            eprintln!("{addr}: {} failed: {error}", progressive(action))
+            in_flight.say(&format!("{addr}: {} failed: {error}", progressive(action)), true)
         }
-        Event::Interrupted { in_flight } => eprintln!("Stopping: waiting for {in_flight} operation(s) in flight."),
+        Event::Interrupted { in_flight: n } => {
+            in_flight.say(&format!("Stopping: waiting for {n} operation(s) in flight."), true)
+        }
     };
     let result = tokio::select! {
         result = run_apply(inputs, planned, cancel_rx, &mut print_event) => result,
@@ -253,6 +255,7 @@ pub async fn apply(global: &Global, ui: &Ui, mut args: ApplyArgs, destroy: bool)
     };
     interrupt.abort();
     still.abort();
+    in_flight.clear_status();
     let report = match result {
         Ok(r) => r,
         Err(e @ crate::state::StateError::Conflict { .. }) => {
@@ -409,9 +412,22 @@ async fn take_lock(
 }
 
 /// The operations running, so that a slow one is reported as Terraform
-/// does: "ADDR: Still creating... [10s elapsed]" every ten seconds.
-#[derive(Clone, Default)]
-struct InFlight(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Running>>>);
+/// does: "ADDR: Still creating... [10s elapsed]" every ten seconds. On a
+/// terminal a status line below the log also shows, four times a second,
+/// how far the apply is and what it waits on; in CI and in pipes there are
+/// only the plain lines.
+#[derive(Clone)]
+struct InFlight(std::sync::Arc<std::sync::Mutex<Progress>>);
+
+struct Progress {
+    running: std::collections::BTreeMap<String, Running>,
+    /// Draw the status line (stdout and stderr are a terminal, not CI).
+    live: bool,
+    done: usize,
+    total: usize,
+    /// Whether a status line is on screen now.
+    drawn: bool,
+}
 
 /// One running operation: what, since when, and how many intervals of it
 /// were reported.
@@ -421,48 +437,113 @@ struct Running {
     reported: u32,
 }
 
+/// Erases the status line: back to column 0, clear the line.
+const ERASE_LINE: &str = "\r\x1b[2K";
+
 impl InFlight {
+    fn new(live: bool, total: usize) -> InFlight {
+        let progress = Progress { running: Default::default(), live, done: 0, total, drawn: false };
+        InFlight(std::sync::Arc::new(std::sync::Mutex::new(progress)))
+    }
+
     fn started(&self, addr: &str, action: Action) {
-        if let Ok(mut map) = self.0.lock() {
-            map.insert(addr.to_string(), Running { action, since: std::time::Instant::now(), reported: 0 });
+        if let Ok(mut p) = self.0.lock() {
+            p.running.insert(addr.to_string(), Running { action, since: std::time::Instant::now(), reported: 0 });
         }
     }
 
     fn ended(&self, addr: &str) {
-        if let Ok(mut map) = self.0.lock() {
-            map.remove(addr);
+        if let Ok(mut p) = self.0.lock() {
+            p.running.remove(addr);
+            p.done += 1;
+        }
+    }
+
+    /// Prints one log line (to stderr when `error`), above the status line.
+    fn say(&self, line: &str, error: bool) {
+        let Ok(mut p) = self.0.lock() else { return };
+        p.erase();
+        if error {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+        p.draw();
+    }
+
+    /// Removes the status line for good (the apply is over).
+    fn clear_status(&self) {
+        if let Ok(mut p) = self.0.lock() {
+            p.erase();
+            p.live = false;
         }
     }
 
     /// Prints a line for each operation each time it has run another
-    /// `interval` (checked four times a second).
+    /// `interval`, and redraws the status line (four times a second).
     fn report_every(&self, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
             loop {
                 ticks.tick().await;
+                let Ok(mut p) = this.0.lock() else { return };
                 let mut lines = Vec::new();
-                match this.0.lock() {
-                    Ok(mut map) => {
-                        for (addr, running) in map.iter_mut() {
-                            let intervals = (running.since.elapsed().as_millis() / interval.as_millis().max(1)) as u32;
-                            if intervals > running.reported {
-                                running.reported = intervals;
-                                let verb = progressive(running.action).to_lowercase();
-                                let secs = interval.as_secs() * u64::from(intervals);
-                                lines.push(format!("{addr}: Still {verb}... [{secs}s elapsed]"));
-                            }
-                        }
+                for (addr, running) in p.running.iter_mut() {
+                    let intervals = (running.since.elapsed().as_millis() / interval.as_millis().max(1)) as u32;
+                    if intervals > running.reported {
+                        running.reported = intervals;
+                        let verb = progressive(running.action).to_lowercase();
+                        let secs = interval.as_secs() * u64::from(intervals);
+                        lines.push(format!("{addr}: Still {verb}... [{secs}s elapsed]"));
                     }
-                    Err(_) => return,
                 }
+                p.erase();
                 for line in lines {
                     println!("{line}");
                 }
+                p.draw();
             }
         })
     }
+}
+
+impl Progress {
+    fn erase(&mut self) {
+        if self.drawn {
+            eprint!("{ERASE_LINE}");
+            self.drawn = false;
+        }
+    }
+
+    fn draw(&mut self) {
+        if !self.live {
+            return;
+        }
+        let oldest = self.running.iter().min_by_key(|(_, r)| r.since);
+        let waiting = oldest.map(|(addr, r)| (addr.as_str(), r.action, r.since.elapsed().as_secs()));
+        eprint!("{}", status_line(self.done, self.total, self.running.len(), waiting));
+        let _ = std::io::stderr().flush();
+        self.drawn = true;
+    }
+}
+
+/// The status line: "[3/12] 2 running; longest: ADDR (creating, 14s)".
+fn status_line(done: usize, total: usize, running: usize, oldest: Option<(&str, Action, u64)>) -> String {
+    let mut line = format!("[{done}/{total}] {running} running");
+    if let Some((addr, action, secs)) = oldest {
+        line.push_str(&format!("; longest: {addr} ({}, {secs}s)", progressive(action).to_lowercase()));
+    }
+    line
+}
+
+/// A status line only where someone watches: both streams a terminal, not
+/// CI, not a dumb terminal.
+fn live_progress() -> bool {
+    std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
 
 /// Ten seconds, as Terraform; `GANTRY_PROGRESS_SECS` changes it (tests).
@@ -473,7 +554,16 @@ fn still_interval() -> std::time::Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::expected_answer;
+    use super::{expected_answer, status_line, Action};
+
+    #[test]
+    fn the_status_line_says_how_far_and_what_it_waits_on() {
+        assert_eq!(status_line(0, 12, 0, None), "[0/12] 0 running");
+        assert_eq!(
+            status_line(3, 12, 2, Some(("aws_instance.web", Action::Create, 14))),
+            "[3/12] 2 running; longest: aws_instance.web (creating, 14s)"
+        );
+    }
 
     #[test]
     fn protected_environments_want_their_name_not_yes() {
