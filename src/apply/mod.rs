@@ -237,10 +237,16 @@ impl Driver<'_> {
                     progressed = true;
                     self.start_unit(unit).await;
                 }
-                while self.running.len() < self.inputs.parallelism.max(1) {
+                // Every operation that may start now is journaled in one
+                // state write, then started.
+                let mut starting = Vec::new();
+                while self.running.len() + starting.len() < self.inputs.parallelism.max(1) {
                     let Some(op) = self.queue.pop_front() else { break };
-                    self.spawn(op, on_event).await?;
+                    starting.push(op);
+                }
+                if !starting.is_empty() {
                     progressed = true;
+                    self.spawn_all(starting, on_event).await?;
                 }
             }
             if self.running.is_empty() {
@@ -251,8 +257,14 @@ impl Driver<'_> {
             }
             tokio::select! {
                 done = self.running.join_next() => {
-                    if let Some(Ok(done)) = done {
-                        self.record(done, on_event).await?;
+                    // Operations that finished together are recorded in one
+                    // state write.
+                    let mut finished: Vec<Done> = done.and_then(Result::ok).into_iter().collect();
+                    while let Some(more) = self.running.try_join_next() {
+                        finished.extend(more.ok());
+                    }
+                    if !finished.is_empty() {
+                        self.record_all(finished, on_event).await?;
                     }
                 }
                 changed = cancel.changed(), if !self.cancelled => {
@@ -453,39 +465,63 @@ impl Driver<'_> {
         self.sched.finish(unit, !progress.failed);
     }
 
-    async fn spawn(&mut self, op: QueuedOp, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
-        let mut owner_tags = owner_tags(&self.inputs.stack.name, self.inputs.env, &op.addr);
-        let mut name_was_free = None;
-        if matches!(op.op, Op::Create { .. } | Op::DeleteThenCreate { .. } | Op::CreateThenDelete { .. }) {
-            // Journal the intent before the call: if this process dies while
-            // AWS creates the object, the next plan finds and adopts it.
-            let operation_id = operation_id(&self.state, &op.addr);
-            name_was_free = adopt::name_was_free(op.rt, &self.planned.aws, op.pending_id.as_deref()).await;
-            self.state.pending.push(PendingCreate {
-                address: op.addr.clone(),
-                rtype: op.rt.schema().type_name.to_string(),
-                id: op.pending_id.clone(),
-                operation_id: operation_id.clone(),
-                started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                name_was_free,
-                sensitive: op.sensitive.clone(),
-            });
-            self.inputs.backend.write(&mut self.state).await?;
-            owner_tags.insert(TAG_OPERATION.to_string(), operation_id);
+    /// Starts operations: the creates among them are journaled first (in
+    /// one state write), so that if this process dies while AWS creates an
+    /// object, the next plan finds and adopts it.
+    async fn spawn_all(&mut self, ops: Vec<QueuedOp>, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
+        let mut journaled = false;
+        let mut ready = Vec::with_capacity(ops.len());
+        for op in ops {
+            let mut owner_tags = owner_tags(&self.inputs.stack.name, self.inputs.env, &op.addr);
+            let mut name_was_free = None;
+            if matches!(op.op, Op::Create { .. } | Op::DeleteThenCreate { .. } | Op::CreateThenDelete { .. }) {
+                let operation_id = operation_id(&self.state, &op.addr);
+                name_was_free = adopt::name_was_free(op.rt, &self.planned.aws, op.pending_id.as_deref()).await;
+                self.state.pending.push(PendingCreate {
+                    address: op.addr.clone(),
+                    rtype: op.rt.schema().type_name.to_string(),
+                    id: op.pending_id.clone(),
+                    operation_id: operation_id.clone(),
+                    started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    name_was_free,
+                    sensitive: op.sensitive.clone(),
+                });
+                owner_tags.insert(TAG_OPERATION.to_string(), operation_id);
+                journaled = true;
+            }
+            ready.push((op, owner_tags, name_was_free));
         }
-        on_event(Event::Started { addr: op.addr.clone(), action: op.action });
-        let aws = self.planned.aws.clone();
-        let QueuedOp { unit, addr, action, rt, op, after, sensitive, tags, pending_id } = op;
-        self.running.spawn(async move {
-            let outcome = ops::run(rt, aws, owner_tags, op, name_was_free).await;
-            Done { unit, pending_id, addr, action, rt, after, sensitive, tags, outcome }
-        });
+        if journaled {
+            self.inputs.backend.write(&mut self.state).await?;
+        }
+        for (op, owner_tags, name_was_free) in ready {
+            on_event(Event::Started { addr: op.addr.clone(), action: op.action });
+            let aws = self.planned.aws.clone();
+            let QueuedOp { unit, addr, action, rt, op, after, sensitive, tags, pending_id } = op;
+            self.running.spawn(async move {
+                let outcome = ops::run(rt, aws, owner_tags, op, name_was_free).await;
+                Done { unit, pending_id, addr, action, rt, after, sensitive, tags, outcome }
+            });
+        }
         Ok(())
     }
 
-    /// Records the outcome of one operation in state and persists it.
-    async fn record(&mut self, done: Done, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
-        let Done { unit, pending_id, addr, action, rt, after, sensitive, tags, outcome } = done;
+    /// Records the outcomes of operations in state, persists it once, then
+    /// reports each.
+    async fn record_all(&mut self, finished: Vec<Done>, on_event: &mut dyn FnMut(Event)) -> Result<(), StateError> {
+        let values: Vec<Option<Value>> = finished.iter().map(|done| self.record(done)).collect();
+        self.inputs.backend.write(&mut self.state).await?;
+        for (done, value) in finished.into_iter().zip(values) {
+            self.report_done(done, value, on_event);
+        }
+        Ok(())
+    }
+
+    /// Records the outcome of one operation in state (not yet persisted);
+    /// returns the resource instance's value for expressions, when it exists.
+    fn record(&mut self, done: &Done) -> Option<Value> {
+        let Done { addr, rt, after, sensitive, tags, outcome, .. } = done;
+        let (addr, rt) = (addr.clone(), *rt);
         // A create that failed may still have made something (an instance
         // that never reached running): its journal entry stays, and the next
         // plan adopts whatever exists.
@@ -514,18 +550,18 @@ impl Driver<'_> {
         if let Some(current) = &outcome.current {
             let mut attrs = current.attrs.clone();
             if schema.taggable {
-                attrs.insert("tags".into(), tags);
+                attrs.insert("tags".into(), tags.clone());
             }
             // The resource's value for expressions: live attributes, with the
             // configured (possibly secret) values kept in memory only.
             let mut live: AttrValues = attrs.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect();
-            for (k, v) in &after {
+            for (k, v) in after {
                 if v.is_known() && schema.attr(k).is_some_and(|a| a.is_settable()) {
                     live.insert(k.clone(), v.clone());
                 }
             }
             value = Some(Value::Map(live));
-            let hashes = crate::plan::compare::seal(schema, &mut attrs, sensitive, &self.state.hasher());
+            let hashes = crate::plan::compare::seal(schema, &mut attrs, sensitive.clone(), &self.state.hasher());
             let dependencies = self.inputs.graph.resource_dependencies(&addr.resource);
             self.state.upsert(ResourceState {
                 address: addr.clone(),
@@ -536,7 +572,12 @@ impl Driver<'_> {
                 dependencies,
             });
         }
-        self.inputs.backend.write(&mut self.state).await?;
+        value
+    }
+
+    /// Reports one recorded operation and advances its resource node.
+    fn report_done(&mut self, done: Done, value: Option<Value>, on_event: &mut dyn FnMut(Event)) {
+        let Done { unit, pending_id, addr, action, after, outcome, .. } = done;
         let progress = self.progress.entry(unit).or_default();
         progress.open_ops = progress.open_ops.saturating_sub(1);
         match outcome.error {
@@ -567,7 +608,6 @@ impl Driver<'_> {
         if progress.open_ops == 0 {
             self.finish_resource(unit);
         }
-        Ok(())
     }
 
     /// Outputs and dependencies, written once at the end.
