@@ -7,6 +7,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 Usage: scripts/bench.sh
+       scripts/bench.sh latency [DRIVER OPTIONS]
 
 Builds gantry with `cargo build --release` (several minutes the first time),
 starts its own moto server on a free 127.0.0.1 port, warms each AWS service
@@ -33,6 +34,20 @@ API calls are the request lines moto's server log gains during a command.
 The table is printed and also written to target/bench/results.txt; the
 command outputs are kept under target/bench/logs/.
 
+`latency` measures round trips instead: a proxy (the fault proxy of the
+integration tests, in its latency mode) adds a delay to every request
+between gantry and moto, and generated stacks of 200 and 2,000 resources
+(`ssm`: SSM parameters; `mix`: units of ten resources of the reference
+stack's types) go through apply from empty, a no-op plan, an update of
+one attribute and destroy. For each it prints wall time, API calls, calls
+per resource, the sequential round trips on the critical path (from the
+proxy's trace of when each call started and ended) and peak RSS; beside
+them Terraform's, when `terraform` and its provider mirror are installed.
+Options go to the driver (benches/latency.rs): --latency-ms N (25),
+--jitter-ms N (0), --sizes 200,2000, --stacks ssm,mix,
+--terraform auto|off|PATH, --terraform-max N (largest stack Terraform
+runs, 2000), --plugin-dir DIR (/opt/tf-plugins).
+
 Environment:
   BENCH_STARTUP_RUNS   runs per startup measurement (default 20)
   BENCH_PLAN_RUNS      runs of the no-op plan (default 10)
@@ -44,8 +59,10 @@ Environment:
 EOF
 }
 
+MODE=full
 case "${1:-}" in
     "") ;;
+    latency) MODE=latency; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 esac
@@ -231,6 +248,23 @@ s.client("dynamodb").list_tables()
 s.client("ecr").describe_repositories()
 s.client("resourcegroupstaggingapi").get_resources()
 PY
+
+# --- latency: the driver does the rest ----------------------------------------------------
+if [[ "${MODE}" == latency ]]; then
+    say "building the latency driver: cargo build --bench latency"
+    DRIVER="$(cargo build --quiet --bench latency --message-format=json |
+        python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "latency" and m.get("executable"):
+        print(m["executable"])')"
+    [[ -x "${DRIVER}" ]] || die "cargo did not build the latency driver"
+    say "commit ${COMMIT}; load before: ${LOAD_BEFORE}; CPU: ${CPU}"
+    "${DRIVER}" --gantry "${GANTRY}" --moto "${AWS_ENDPOINT_URL}" --work "${WORK_DIR}/latency" "$@" |
+        tee "${OUT_DIR}/latency.txt"
+    say "written to ${OUT_DIR}/latency.txt"
+    exit 0
+fi
 
 # --- a. startup ------------------------------------------------------------------------
 say "a. startup (${STARTUP_RUNS} runs each, ${STARTUP_TOOL})"
