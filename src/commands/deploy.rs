@@ -298,7 +298,15 @@ impl Session {
             let ecr_region = password.is_some().then_some(ecr_region);
             Secrets::HostFetch { ssm_path, region: self.aws.region.clone(), ecr_region }
         };
+        let proxy = self.settings.proxy.as_ref().filter(|p| p.enabled).map(|p| crate::deploy::Proxy {
+            upstream_file: p.upstream_file.clone().unwrap_or_else(|| format!("/etc/nginx/gantry/{service}.conf")),
+            reload: p.reload.clone(),
+            ports: p.ports,
+            drain: p.drain,
+            singletons: self.settings.singleton.clone().unwrap_or_default(),
+        });
         Ok(Target {
+            proxy,
             remote_dir: self.settings.remote_dir.clone().unwrap_or_else(|| format!(".gantry/{service}")),
             service,
             hosts,
@@ -460,13 +468,25 @@ async fn roll_out_with_rollback(s: &Session, target: &Target, tag: &str, history
         Err(f) => f,
     };
     s.progress.warn(&failure.to_string());
+    // Through a proxy the failed host never took traffic: only the hosts
+    // before it switched, and they are what needs the rollback.
+    let touched = failure.touched - usize::from(failure.untouched);
+    if touched == 0 {
+        let serving = history.live().map(str::to_string);
+        let kept = match &serving {
+            Some(live) => format!("{live} kept serving"),
+            None => "no earlier healthy release to roll back to".to_string(),
+        };
+        eprintln!("error: release {tag} failed ({}) and never took traffic; {kept}", failure.step);
+        return Rolled { result: Outcome::Failed, rolled_back_to: serving, note: failure.to_string() };
+    }
     let Some(good) = history.last_healthy(Some(tag)).map(|r| r.tag.clone()) else {
         let note = format!("{failure}; no earlier healthy release to roll back to");
         eprintln!("error: release {tag} failed and there is no earlier healthy release to roll back to");
         return Rolled { result: Outcome::Failed, rolled_back_to: None, note };
     };
     s.progress.step(&format!("rolling back to {good}, the last healthy release"));
-    let touched = &target.hosts[..failure.touched];
+    let touched = &target.hosts[..touched];
     let failed = target.roll_back_on(touched, &good, &s.progress).await;
     if failed.is_empty() {
         eprintln!("error: release {tag} failed ({}); {good} is serving again", failure.step);
