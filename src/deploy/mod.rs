@@ -46,6 +46,9 @@ pub struct Target {
     /// Zero-downtime releases through each host's proxy; `None`: the
     /// release replaces the running one in place.
     pub proxy: Option<Proxy>,
+    /// The SSM version of each parameter the release runs with (recorded
+    /// in the history, for rollbacks).
+    pub versions: BTreeMap<String, i64>,
 }
 
 /// How releases go live through the proxy on each host.
