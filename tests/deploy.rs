@@ -671,4 +671,13 @@ fn rollback_runs_the_release_with_the_configuration_it_had() {
     let current = crate::support::block_on(crate::support::aws().ssm.get_parameter().name(&name).send()).unwrap();
     let p = current.parameter().unwrap();
     assert_eq!((p.value(), p.version()), (Some("prod"), 2));
+
+    // A version SSM no longer holds (here a deleted parameter): the
+    // rollback stops before any host, and v1 keeps serving.
+    stack.delete_parameter("FEATURE_X");
+    let out = stack.run("rollback", &["--to", "v2"], 1);
+    let err = stderr(&out);
+    assert!(err.contains("SSM no longer holds the versions of FEATURE_X"), "{err}");
+    assert!(err.contains("no host was touched"), "{err}");
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
 }
