@@ -80,6 +80,8 @@ pub struct Setting {
     pub value: String,
     /// Stored as a SecureString.
     pub encrypted: bool,
+    /// SSM's version of the parameter (0 where unknown).
+    pub version: i64,
 }
 
 /// What is wrong with an environment's settings.
@@ -128,7 +130,10 @@ mod tests {
     }
 
     fn settings(pairs: &[(&str, &str, bool)]) -> BTreeMap<String, Setting> {
-        pairs.iter().map(|(k, v, e)| (k.to_string(), Setting { value: v.to_string(), encrypted: *e })).collect()
+        pairs
+            .iter()
+            .map(|(k, v, e)| (k.to_string(), Setting { value: v.to_string(), encrypted: *e, version: 1 }))
+            .collect()
     }
 
     #[test]

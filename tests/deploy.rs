@@ -619,3 +619,65 @@ fn a_deploy_killed_hard_leaves_a_lock_the_next_deploy_takes_over() {
     assert!(!stack.deploy_lock_file().exists(), "released after the deploy");
     assert_eq!(stack.live_tag().as_deref(), Some("v1"));
 }
+
+/// Puts a new version of one of the app's parameters behind gantry's back.
+fn put_parameter(stack: &DeployStack, key: &str, value: &str, secure: bool) {
+    let name = format!("{}/{key}", stack.ssm_path);
+    let kind = if secure { "SecureString" } else { "String" };
+    crate::support::block_on(
+        crate::support::aws().ssm.put_parameter().name(&name).value(value).r#type(kind.into()).overwrite(true).send(),
+    )
+    .unwrap_or_else(|e| panic!("putting {name}: {e:?}"));
+}
+
+#[test]
+fn rollback_runs_the_release_with_the_configuration_it_had() {
+    let g = Gantry::new();
+    let stack = applied(&g, &DeployConfig::default());
+    stack.build("v1", true);
+    stack.build("v2", true);
+    stack.deploy(&["--tag", "v1"], 0);
+
+    // A changed parameter and a changed secret, then a release with them.
+    let second = format!("second-{}-secret-value", uuid::Uuid::new_v4());
+    put_parameter(&stack, "APP_ENV", "prod", false);
+    put_parameter(&stack, "SESSION_SECRET", &second, true);
+    let out = stack.deploy(&["--tag", "v2"], 0);
+    assert!(!crate::support::services::contains(&out.stderr, second.as_bytes()), "the new secret stays hidden");
+    let env = stack.app_env();
+    assert_eq!(env.get("APP_ENV").map(String::as_str), Some("prod"));
+    assert_eq!(env.get("SESSION_SECRET_SHA256"), Some(&sha256_hex(&second)));
+    let releases = stack.releases();
+    assert_eq!(releases[0]["config"]["APP_ENV"], 2, "{}", releases[0]);
+    assert_eq!(releases[0]["config"]["SESSION_SECRET"], 2, "{}", releases[0]);
+    assert_eq!(releases[1]["config"]["APP_ENV"], 1, "{}", releases[1]);
+
+    // The rollback runs v1 with v1's versions, and says which differ.
+    let out = stack.run("rollback", &[], 0);
+    let err = stderr(&out);
+    assert!(!err.contains(&second), "the new secret stays hidden");
+    assert!(err.contains("APP_ENV (version 1; today 2)"), "{err}");
+    assert!(err.contains("SESSION_SECRET (version 1; today 2)"), "{err}");
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+    let env = stack.app_env();
+    assert_eq!(env.get("APP_ENV").map(String::as_str), Some("staging"), "the old value, inside the app");
+    assert_eq!(env.get("SESSION_SECRET_SHA256"), Some(&sha256_hex(&stack.canary)), "the old secret");
+    let releases = stack.releases();
+    assert_eq!(field(&releases[0], "kind"), "rollback");
+    assert_eq!(releases[0]["config"]["APP_ENV"], 1, "{}", releases[0]);
+
+    // SSM itself was not rewritten: its current values are still the new ones.
+    let name = format!("{}/APP_ENV", stack.ssm_path);
+    let current = crate::support::block_on(crate::support::aws().ssm.get_parameter().name(&name).send()).unwrap();
+    let p = current.parameter().unwrap();
+    assert_eq!((p.value(), p.version()), (Some("prod"), 2));
+
+    // A version SSM no longer holds (here a deleted parameter): the
+    // rollback stops before any host, and v1 keeps serving.
+    stack.delete_parameter("FEATURE_X");
+    let out = stack.run("rollback", &["--to", "v2"], 1);
+    let err = stderr(&out);
+    assert!(err.contains("SSM no longer holds the versions of FEATURE_X"), "{err}");
+    assert!(err.contains("no host was touched"), "{err}");
+    assert_eq!(stack.live_tag().as_deref(), Some("v1"));
+}

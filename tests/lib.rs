@@ -13,6 +13,7 @@ mod corpus;
 mod crash;
 mod data_sources;
 mod deploy;
+mod deploy_proxy;
 mod deploy_ssm;
 mod dynamic_moved;
 mod ec2_neighbours;

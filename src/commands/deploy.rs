@@ -248,11 +248,17 @@ impl Session {
         }
     }
 
-    /// The contract checked against the SSM parameters; the values when they
-    /// pass. Any problem stops the deploy here, before a host is touched.
-    async fn environment(&self) -> Result<(String, BTreeMap<String, String>, Vec<String>), Stop> {
+    /// The contract checked against the SSM parameters the release will
+    /// run with: today's, or the versions in `pinned` (a rollback to a
+    /// release that recorded them). Any problem stops the deploy here,
+    /// before a host is touched.
+    async fn environment(&self, pinned: Option<&BTreeMap<String, i64>>) -> Result<Environment, Stop> {
         let path = self.string(self.settings.ssm_path.as_ref(), "ssm_path")?;
-        let params = super::exec::read_path(&self.aws, &path).await?;
+        let today = super::exec::read_path(&self.aws, &path).await?;
+        let params = match pinned {
+            None => today,
+            Some(versions) => self.pinned_environment(&path, versions, &today).await?,
+        };
         let mut problems = contract::check(&self.contract, &params);
         for (key, setting) in &params {
             if let Err(e) = crate::deploy::script::check_value(key, &setting.value) {
@@ -277,11 +283,59 @@ impl Session {
             .filter(|(key, setting)| setting.encrypted || self.contract.iter().any(|c| c.secret && c.matches(key)))
             .map(|(_, setting)| setting.value.clone())
             .collect();
-        Ok((path, params.into_iter().map(|(k, s)| (k, s.value)).collect(), secrets))
+        let versions = params.iter().map(|(k, s)| (k.clone(), s.version)).collect();
+        Ok(Environment { path, values: params.into_iter().map(|(k, s)| (k, s.value)).collect(), secrets, versions })
+    }
+
+    /// The parameters at the versions a release ran with, read by
+    /// `NAME:VERSION` (SSM's current values are left alone); says which
+    /// keys differ from today's.
+    async fn pinned_environment(
+        &self,
+        path: &str,
+        versions: &BTreeMap<String, i64>,
+        today: &BTreeMap<String, contract::Setting>,
+    ) -> Result<BTreeMap<String, contract::Setting>, Stop> {
+        let (params, gone) = super::exec::read_versions(&self.aws, path, versions).await?;
+        if !gone.is_empty() {
+            return Err(stop(
+                format!(
+                    "SSM no longer holds the versions of {} this release ran with; no host was touched",
+                    gone.join(", ")
+                ),
+                "SSM keeps the last 100 versions of a parameter (and none of a deleted one). \
+                 gantry deploy --tag TAG releases the tag with today's values instead.",
+            ));
+        }
+        let mut differ = Vec::new();
+        for (key, s) in &params {
+            match today.get(key) {
+                Some(t) if t.version == s.version => {}
+                Some(t) => differ.push(format!("{key} (version {}; today {})", s.version, t.version)),
+                None => differ.push(format!("{key} (version {}; deleted since)", s.version)),
+            }
+        }
+        for key in today.keys().filter(|k| !params.contains_key(*k)) {
+            differ.push(format!("{key} (added since; left out)"));
+        }
+        if differ.is_empty() {
+            self.progress.ok("configuration: the release's own parameter versions, the same as today's");
+        } else {
+            self.progress.step(&format!(
+                "configuration: the release's own parameter versions (SSM is not changed); different from today's: {}",
+                differ.join(", ")
+            ));
+        }
+        Ok(params)
     }
 
     /// Everything the hosts need for `tag`, the contract checked.
-    async fn target(&self, repo: Repository, password: Option<image::Password>) -> Result<Target, Stop> {
+    async fn target(
+        &self,
+        repo: Repository,
+        password: Option<image::Password>,
+        pinned: Option<&BTreeMap<String, i64>>,
+    ) -> Result<Target, Stop> {
         let transport = self.transport()?;
         let hosts = self.hosts()?;
         let service = self.required(&self.settings.service, "service")?.clone();
@@ -289,7 +343,9 @@ impl Session {
         let compose = std::fs::read_to_string(&compose_path)
             .map_err(|e| stop(format!("Cannot read the compose file {}: {e}", compose_path.display()), ""))?;
         let health = self.required(&self.settings.health, "health check")?.clone();
-        let (ssm_path, values, secret_values) = self.environment().await?;
+        // The ssm transport's host reads today's parameters by path itself.
+        let pinned = pinned.filter(|_| transport.carries_secrets());
+        let Environment { path: ssm_path, values, secrets: secret_values, versions } = self.environment(pinned).await?;
         let secrets = if transport.carries_secrets() {
             Secrets::Inline { values, password }
         } else {
@@ -298,7 +354,16 @@ impl Session {
             let ecr_region = password.is_some().then_some(ecr_region);
             Secrets::HostFetch { ssm_path, region: self.aws.region.clone(), ecr_region }
         };
+        let proxy = self.settings.proxy.as_ref().filter(|p| p.enabled).map(|p| crate::deploy::Proxy {
+            upstream_file: p.upstream_file.clone().unwrap_or_else(|| format!("/etc/nginx/gantry/{service}.conf")),
+            reload: p.reload.clone(),
+            ports: p.ports,
+            drain: p.drain,
+            singletons: self.settings.singleton.clone().unwrap_or_default(),
+        });
         Ok(Target {
+            proxy,
+            versions,
             remote_dir: self.settings.remote_dir.clone().unwrap_or_else(|| format!(".gantry/{service}")),
             service,
             hosts,
@@ -380,7 +445,7 @@ async fn run_deploy(global: &Global, ui: &Ui, args: DeployArgs) -> Result<Exit, 
         ));
     }
     s.progress.ok(&format!("image {} exists", repo.reference(&tag)));
-    let target = s.target(repo, password).await?;
+    let target = s.target(repo, password, None).await?;
     let mut history = History::load(s.backend.as_ref()).await?;
     let outcome = roll_out_with_rollback(&s, &target, &tag, &history).await;
     let healthy = outcome.result == Outcome::Healthy;
@@ -425,7 +490,17 @@ async fn run_rollback(global: &Global, ui: &Ui, args: RollbackArgs) -> Result<Ex
     if !image::exists(&s.aws, &repo, &tag, password.as_ref()).await? {
         return Err(stop(format!("The image {} no longer exists; no host was touched", repo.reference(&tag)), ""));
     }
-    let target = s.target(repo, password).await?;
+    // The configuration the release ran with, when its record kept it.
+    let pinned = history
+        .releases
+        .iter()
+        .rev()
+        .find(|r| r.tag == tag && r.result == Outcome::Healthy && !r.config.is_empty())
+        .map(|r| r.config.clone());
+    if pinned.is_some() && s.settings.transport == Some(TransportKind::Ssm) {
+        s.progress.warn("the ssm transport's hosts read today's parameters themselves: the rollback runs with those");
+    }
+    let target = s.target(repo, password, pinned.as_ref()).await?;
     let outcome = match target.roll_out(&tag, &s.progress).await {
         Ok(()) => Rolled { result: Outcome::Healthy, rolled_back_to: None, note: String::new() },
         Err(failure) => {
@@ -460,13 +535,25 @@ async fn roll_out_with_rollback(s: &Session, target: &Target, tag: &str, history
         Err(f) => f,
     };
     s.progress.warn(&failure.to_string());
+    // Through a proxy the failed host never took traffic: only the hosts
+    // before it switched, and they are what needs the rollback.
+    let touched = failure.touched - usize::from(failure.untouched);
+    if touched == 0 {
+        let serving = history.live().map(str::to_string);
+        let kept = match &serving {
+            Some(live) => format!("{live} kept serving"),
+            None => "no earlier healthy release to roll back to".to_string(),
+        };
+        eprintln!("error: release {tag} failed ({}) and never took traffic; {kept}", failure.step);
+        return Rolled { result: Outcome::Failed, rolled_back_to: serving, note: failure.to_string() };
+    }
     let Some(good) = history.last_healthy(Some(tag)).map(|r| r.tag.clone()) else {
         let note = format!("{failure}; no earlier healthy release to roll back to");
         eprintln!("error: release {tag} failed and there is no earlier healthy release to roll back to");
         return Rolled { result: Outcome::Failed, rolled_back_to: None, note };
     };
     s.progress.step(&format!("rolling back to {good}, the last healthy release"));
-    let touched = &target.hosts[..failure.touched];
+    let touched = &target.hosts[..touched];
     let failed = target.roll_back_on(touched, &good, &s.progress).await;
     if failed.is_empty() {
         eprintln!("error: release {tag} failed ({}); {good} is serving again", failure.step);
@@ -494,7 +581,18 @@ fn record(target: &Target, tag: &str, commit: Option<String>, kind: Kind, r: Rol
         rolled_back_to: r.rolled_back_to,
         hosts: target.hosts.clone(),
         note: r.note,
+        config: target.versions.clone(),
     }
+}
+
+/// The app's environment as a release runs with it.
+struct Environment {
+    path: String,
+    values: BTreeMap<String, String>,
+    /// The secret values, to scrub from what hosts print.
+    secrets: Vec<String>,
+    /// Each key's SSM version.
+    versions: BTreeMap<String, i64>,
 }
 
 pub async fn releases(global: &Global, ui: &Ui, args: ReleasesArgs) -> Exit {

@@ -115,11 +115,50 @@ pub(crate) async fn read_path(
             let (Some(name), Some(value)) = (p.name(), p.value()) else { continue };
             let key = name.rsplit('/').next().unwrap_or(name).to_string();
             let encrypted = p.r#type().is_some_and(|t| t.as_str() == "SecureString");
-            out.insert(key, Setting { value: value.to_string(), encrypted });
+            out.insert(key, Setting { value: value.to_string(), encrypted, version: p.version() });
         }
         token = page.next_token().map(str::to_string);
         if token.is_none() {
             return Ok(out);
         }
     }
+}
+
+/// The parameters under `path` at the versions given (key -> version),
+/// read by `NAME:VERSION` with GetParameters, 10 names a call. Keys whose
+/// version SSM no longer holds (it keeps the last 100) are returned apart.
+pub(crate) async fn read_versions(
+    aws: &AwsCtx,
+    path: &str,
+    versions: &BTreeMap<String, i64>,
+) -> Result<(BTreeMap<String, Setting>, Vec<String>), crate::aws::ProviderError> {
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    let names: Vec<(String, String)> = versions
+        .iter()
+        .map(|(key, version)| (key.clone(), format!("{}/{key}:{version}", path.trim_end_matches('/'))))
+        .collect();
+    for chunk in names.chunks(10) {
+        aws.count_call();
+        let page = aws
+            .ssm
+            .get_parameters()
+            .set_names(Some(chunk.iter().map(|(_, n)| n.clone()).collect()))
+            .with_decryption(true)
+            .send()
+            .await
+            .classify("ssm:GetParameters")?;
+        for p in page.parameters() {
+            let (Some(name), Some(value)) = (p.name(), p.value()) else { continue };
+            let key = name.rsplit('/').next().unwrap_or(name).to_string();
+            let encrypted = p.r#type().is_some_and(|t| t.as_str() == "SecureString");
+            out.insert(key, Setting { value: value.to_string(), encrypted, version: p.version() });
+        }
+        for bad in page.invalid_parameters() {
+            if let Some((key, _)) = chunk.iter().find(|(_, n)| n == bad) {
+                missing.push(key.clone());
+            }
+        }
+    }
+    Ok((out, missing))
 }

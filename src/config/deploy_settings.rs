@@ -77,6 +77,12 @@ pub struct DeploySettings {
     pub health: Option<HealthSettings>,
     pub build: Option<BuildSettings>,
     pub frontend: Option<FrontendSettings>,
+    /// Zero-downtime releases through a reverse proxy on each host.
+    pub proxy: Option<ProxySettings>,
+    /// Compose services that must never run twice (a database, a worker):
+    /// with a proxy they are left out of the side-by-side start and kept in
+    /// one project of their own.
+    pub singleton: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -94,6 +100,28 @@ pub struct HealthSettings {
     pub interval: Duration,
     pub timeout: Duration,
 }
+
+/// The `proxy` block: nginx on each host sends traffic to the live release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxySettings {
+    /// The file gantry rewrites with `upstream gantry_SERVICE { server
+    /// 127.0.0.1:PORT; }`; `None`: `/etc/nginx/gantry/SERVICE.conf`.
+    pub upstream_file: Option<String>,
+    /// The shell command that makes the proxy read its configuration again.
+    pub reload: String,
+    /// The two ports releases take turns on.
+    pub ports: [u16; 2],
+    /// How long the old release keeps running after the switch, so that the
+    /// proxy's old workers finish the requests they hold.
+    pub drain: Duration,
+    /// `enabled = false` (in an environment's block): releases replace the
+    /// running one in place, as without a proxy block.
+    pub enabled: bool,
+}
+
+/// What the proxy's `reload` is unless gantry.hcl says otherwise: check the
+/// configuration first, since `nginx -s reload` with a bad one only logs it.
+pub const DEFAULT_PROXY_RELOAD: &str = "sudo nginx -t -q && sudo nginx -s reload";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildSettings {
@@ -125,13 +153,15 @@ impl DeploySettings {
             health: o.health.or(self.health),
             build: o.build.or(self.build),
             frontend: o.frontend.or(self.frontend),
+            proxy: o.proxy.or(self.proxy),
+            singleton: o.singleton.or(self.singleton),
         }
     }
 }
 
 const DEPLOY_ARGUMENTS: &str = "service, ssm_path, ssm_path_output, image, image_output, hosts, hosts_output, \
-compose_file, transport, registry, remote_dir";
-const DEPLOY_BLOCKS: &str = "ssh, health, build, frontend";
+compose_file, transport, registry, remote_dir, singleton";
+const DEPLOY_BLOCKS: &str = "ssh, health, build, frontend, proxy";
 
 pub(super) fn deploy(file: FileId, body: HclBody, diags: &mut Diagnostics) -> DeploySettings {
     let mut out = DeploySettings::default();
@@ -192,6 +222,14 @@ pub(super) fn deploy(file: FileId, body: HclBody, diags: &mut Diagnostics) -> De
                     "compose_file" => out.compose_file = constant_string(v, &at, "compose_file", diags),
                     "registry" => out.registry = constant_string(v, &at, "registry", diags),
                     "remote_dir" => out.remote_dir = constant_string(v, &at, "remote_dir", diags),
+                    "singleton" => match string_list(v) {
+                        Some(names) if names.iter().all(|n| valid_service_name(n)) => out.singleton = Some(names),
+                        _ => diags.push(
+                            Diagnostic::error("singleton must be a list of compose service names").at(at).detail(
+                                "For example singleton = [\"worker\", \"db\"]: services that must never run twice.",
+                            ),
+                        ),
+                    },
                     "transport" => {
                         out.transport = match constant_string(v, &at, "transport", diags).as_deref() {
                             Some("local") => Some(TransportKind::Local),
@@ -220,6 +258,7 @@ pub(super) fn deploy(file: FileId, body: HclBody, diags: &mut Diagnostics) -> De
                     "health" => out.health = health_block(args, &at, diags),
                     "build" => out.build = build_block(args, &at, diags),
                     "frontend" => out.frontend = frontend_block(args, &at, diags),
+                    "proxy" => out.proxy = proxy_block(args, &at, diags),
                     other => diags.push(unsupported("block", other, "the deploy block", DEPLOY_BLOCKS, at)),
                 }
             }
@@ -322,6 +361,74 @@ fn health_block(args: Vec<(String, Expression, Loc)>, at: &Loc, diags: &mut Diag
         }
         None => {
             diags.push(Diagnostic::error("The health block needs a url").at(at.clone()));
+            None
+        }
+    }
+}
+
+fn proxy_block(args: Vec<(String, Expression, Loc)>, at: &Loc, diags: &mut Diagnostics) -> Option<ProxySettings> {
+    let mut proxy = ProxySettings {
+        upstream_file: None,
+        reload: DEFAULT_PROXY_RELOAD.to_string(),
+        ports: [0, 0],
+        drain: Duration::from_secs(5),
+        enabled: true,
+    };
+    let mut ports = None;
+    for (key, v, a) in args {
+        match key.as_str() {
+            "upstream_file" => proxy.upstream_file = constant_string(&v, &a, "upstream_file", diags),
+            "reload" => {
+                if let Some(r) = constant_string(&v, &a, "reload", diags) {
+                    proxy.reload = r;
+                }
+            }
+            "ports" => {
+                let list = crate::eval::eval(&v, &super::ConstScope).ok().and_then(|l| match l {
+                    Value::List(items) => Some(items),
+                    _ => None,
+                });
+                // Every item a whole number in range, or none at all.
+                let numbers: Option<Vec<u16>> = list.and_then(|items| {
+                    items
+                        .iter()
+                        .map(|i| {
+                            i.as_f64().filter(|n| n.fract() == 0.0 && (1.0..=65535.0).contains(n)).map(|n| n as u16)
+                        })
+                        .collect()
+                });
+                match numbers.as_deref() {
+                    Some(&[a1, b1]) if a1 != b1 => ports = Some([a1, b1]),
+                    _ => diags.push(
+                        Diagnostic::error("ports must be two different port numbers")
+                            .at(a)
+                            .detail("Releases take turns on them: ports = [8001, 8002]."),
+                    ),
+                }
+            }
+            "enabled" => proxy.enabled = constant_bool(&v, &a, "enabled", diags),
+            "drain" => match duration(&v) {
+                Some(d) => proxy.drain = d,
+                None => diags.push(Diagnostic::error("drain must be a duration such as \"5s\"").at(a)),
+            },
+            other => diags.push(unsupported(
+                "argument",
+                other,
+                "the proxy block",
+                "upstream_file, reload, ports, drain, enabled",
+                a,
+            )),
+        }
+    }
+    match ports {
+        Some(p) => Some(ProxySettings { ports: p, ..proxy }),
+        None if !proxy.enabled => Some(proxy),
+        None => {
+            diags.push(
+                Diagnostic::error("The proxy block needs ports")
+                    .at(at.clone())
+                    .detail("The two ports releases take turns on: ports = [8001, 8002]."),
+            );
             None
         }
     }

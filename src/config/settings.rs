@@ -14,7 +14,8 @@ use hcl_edit::Span;
 
 use super::blocks::{constant_bool, constant_string, unsupported};
 pub use super::deploy_settings::{
-    BuildSettings, DeploySettings, FrontendSettings, HealthSettings, OutputOr, SshSettings, SsmPath, TransportKind,
+    BuildSettings, DeploySettings, FrontendSettings, HealthSettings, OutputOr, ProxySettings, SshSettings, SsmPath,
+    TransportKind,
 };
 use crate::contract::ContractKey;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
@@ -423,6 +424,54 @@ environment "dev" {
         );
         assert_eq!(settings.env("dev"), EnvSettings::default());
         assert_eq!(settings.env("unlisted"), EnvSettings::default());
+    }
+
+    #[test]
+    fn reads_the_proxy_block_and_singletons() {
+        let settings = parse(
+            r#"
+deploy {
+  service   = "shop"
+  singleton = ["worker", "db"]
+  proxy {
+    ports = [8001, 8002]
+    drain = "2s"
+  }
+}
+
+environment "local" {
+  deploy {
+    proxy {
+      enabled = false
+    }
+  }
+}
+"#,
+        )
+        .unwrap();
+        let proxy = settings.deploy_for("prod").proxy.unwrap();
+        assert_eq!(
+            proxy,
+            ProxySettings {
+                upstream_file: None,
+                reload: super::super::deploy_settings::DEFAULT_PROXY_RELOAD.to_string(),
+                ports: [8001, 8002],
+                drain: std::time::Duration::from_secs(2),
+                enabled: true,
+            }
+        );
+        assert_eq!(settings.deploy_for("prod").singleton, Some(vec!["worker".to_string(), "db".to_string()]));
+        assert!(!settings.deploy_for("local").proxy.unwrap().enabled);
+
+        for (text, said) in [
+            ("deploy {\n  proxy {\n  }\n}\n", "The proxy block needs ports"),
+            ("deploy {\n  proxy {\n    ports = [8001, 8001]\n  }\n}\n", "two different port numbers"),
+            ("deploy {\n  proxy {\n    ports = [8001, 70000]\n  }\n}\n", "two different port numbers"),
+            ("deploy {\n  singleton = \"db\"\n}\n", "singleton must be a list"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(said), "{text}: {err}");
+        }
     }
 
     #[test]

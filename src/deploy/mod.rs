@@ -43,7 +43,25 @@ pub struct Target {
     /// The values that are secrets (SecureString parameters, contract keys
     /// marked secret), scrubbed from whatever a host prints.
     pub secret_values: Vec<String>,
+    /// Zero-downtime releases through each host's proxy; `None`: the
+    /// release replaces the running one in place.
+    pub proxy: Option<Proxy>,
+    /// The SSM version of each parameter the release runs with (recorded
+    /// in the history, for rollbacks).
+    pub versions: BTreeMap<String, i64>,
 }
+
+/// How releases go live through the proxy on each host.
+pub struct Proxy {
+    pub upstream_file: String,
+    pub reload: String,
+    pub ports: [u16; 2],
+    pub drain: std::time::Duration,
+    pub singletons: Vec<String>,
+}
+
+/// How many log lines of a failed release's containers are shown and kept.
+const LOG_LINES: u32 = 20;
 
 /// A host that did not take a release.
 #[derive(Debug)]
@@ -54,6 +72,9 @@ pub struct HostFailure {
     pub detail: String,
     /// How many hosts were touched (this one included): they need the rollback.
     pub touched: usize,
+    /// Whether this host still serves what it served before (a release
+    /// started beside the live one that never took traffic).
+    pub untouched: bool,
 }
 
 impl std::fmt::Display for HostFailure {
@@ -72,7 +93,12 @@ impl Target {
     /// [`Target::roll_out`] on some of the hosts (a rollback covers those touched).
     pub async fn roll_out_on(&self, hosts: &[String], tag: &str, progress: &Progress) -> Result<(), HostFailure> {
         for (i, host) in hosts.iter().enumerate() {
-            let fail = |step, detail| HostFailure { host: host.clone(), step, detail, touched: i + 1 };
+            if let Some(proxy) = &self.proxy {
+                self.release_beside(proxy, host, i, tag, progress).await?;
+                continue;
+            }
+            let fail =
+                |step, detail| HostFailure { host: host.clone(), step, detail, touched: i + 1, untouched: false };
             let label = format!("{host} ({})", self.transport.name());
             // The script's own progress lines, as they come.
             let lines = |line: &str| progress.detail(&format!("{host}: {}", self.scrub(line)));
@@ -80,7 +106,7 @@ impl Target {
                 "{label}: registry login, env file, compose pull, up -d ({})",
                 self.repo.reference(tag)
             ));
-            let script = self.release_script(tag).map_err(|e| fail("release", e.to_string()))?;
+            let script = self.release_script(tag, None).map_err(|e| fail("release", e.to_string()))?;
             let out = self
                 .transport
                 .run(host, &script, &lines)
@@ -104,9 +130,116 @@ impl Target {
                 .await
                 .map_err(|e| fail("health check", self.scrub(&e.to_string())))?;
             if !out.success() {
-                return Err(fail("health check", self.describe_failure(&out)));
+                return Err(fail("health check", self.describe_health_failure(&out)));
             }
             progress.ok(&format!("{label}: healthy, checked in {}", humanize(started.elapsed())));
+        }
+        Ok(())
+    }
+
+    /// One host, zero downtime: the release starts beside the live one on
+    /// the other port, is health-checked there while the old one serves,
+    /// and only then does the proxy switch to it; the old release drains
+    /// and stops. A release that fails before the switch is removed (its
+    /// logs shown) and never took traffic.
+    async fn release_beside(
+        &self,
+        proxy: &Proxy,
+        host: &str,
+        i: usize,
+        tag: &str,
+        progress: &Progress,
+    ) -> Result<(), HostFailure> {
+        let fail =
+            |step, detail, untouched| HostFailure { host: host.to_string(), step, detail, touched: i + 1, untouched };
+        let label = format!("{host} ({})", self.transport.name());
+        let lines = |line: &str| progress.detail(&format!("{host}: {}", self.scrub(line)));
+        let run = |script: String| async move {
+            self.transport.run(host, &script, &lines).await.map_err(|e| self.scrub(&e.to_string()))
+        };
+        let out = run(script::read_upstream(&proxy.upstream_file)).await.map_err(|e| fail("proxy", e, true))?;
+        if !out.success() {
+            return Err(fail("proxy", self.describe_failure(&out), true));
+        }
+        let live = script::upstream_port(&out.stdout);
+        let port = if live == Some(proxy.ports[0]) { proxy.ports[1] } else { proxy.ports[0] };
+        let project = format!("{}-{port}", self.service);
+        let project = project.as_str();
+        progress.step(&format!(
+            "{label}: {} beside the live release, on port {port} (registry login, env file, compose pull, up -d)",
+            self.repo.reference(tag)
+        ));
+        let started = Instant::now();
+        let beside = |step| script::Beside { port, project, singletons: &proxy.singletons, step };
+        let release = self
+            .release_script(tag, Some(beside(script::BesideStep::Start)))
+            .map_err(|e| fail("release", e.to_string(), true))?;
+        // Whatever fails before the switch: the new release goes, its logs kept.
+        let discard = |step: &'static str, detail: String| async move {
+            let logs = match run(script::discard(project, LOG_LINES)).await {
+                Ok(out) => self.scrub(out.stdout.trim_end()),
+                Err(e) => format!("(its logs could not be read: {e})"),
+            };
+            // Shown once, with the failure, and kept in the history's note.
+            let detail =
+                if logs.is_empty() { detail } else { format!("{detail}\nthe last lines of its logs:\n{logs}") };
+            fail(step, detail, true)
+        };
+        match run(release).await {
+            Ok(out) if out.success() => {}
+            Ok(out) => return Err(discard("release", self.describe_failure(&out)).await),
+            Err(e) => return Err(discard("release", e).await),
+        }
+        let h = &self.health;
+        let url = health_url_on(&h.url, port);
+        progress.step(&format!(
+            "{label}: health check {url} (up to {} attempts, {} apart)",
+            h.attempts,
+            humanize(h.interval)
+        ));
+        let check = script::health(&url, h.attempts, h.interval.as_secs_f64(), h.timeout.as_secs().max(1) as u32);
+        match run(check).await {
+            Ok(out) if out.success() => {}
+            Ok(out) => return Err(discard("health check", self.describe_health_failure(&out)).await),
+            Err(e) => return Err(discard("health check", e).await),
+        }
+        let upstream = format!("gantry_{}", self.service.replace('-', "_"));
+        match run(script::switch(&proxy.upstream_file, &upstream, port, &proxy.reload)).await {
+            Ok(out) if out.success() => {}
+            Ok(out) => return Err(discard("proxy switch", self.describe_failure(&out)).await),
+            Err(e) => return Err(discard("proxy switch", e).await),
+        }
+        progress.ok(&format!(
+            "{label}: healthy on port {port}; the proxy switched to it {} after the release started",
+            humanize(started.elapsed())
+        ));
+        if !proxy.singletons.is_empty() {
+            // The release took traffic: a failure from here on needs a
+            // rollback of this host (the old release still runs).
+            let singles = self
+                .release_script(tag, Some(beside(script::BesideStep::Singletons)))
+                .map_err(|e| fail("singletons", e.to_string(), false))?;
+            match run(singles).await {
+                Ok(out) if out.success() => {}
+                Ok(out) => return Err(fail("singletons", self.describe_failure(&out), false)),
+                Err(e) => return Err(fail("singletons", e, false)),
+            }
+        }
+        if let Some(old) = live.filter(|p| *p != port) {
+            progress.step(&format!(
+                "{label}: the old release on port {old} drains for {}, then stops",
+                humanize(proxy.drain)
+            ));
+            tokio::time::sleep(proxy.drain).await;
+        }
+        // The other port's project (when it runs) and a release from before
+        // the proxy: neither takes traffic now.
+        let other = if port == proxy.ports[0] { proxy.ports[1] } else { proxy.ports[0] };
+        let old_project = format!("{}-{other}", self.service);
+        match run(script::retire(&old_project, &self.service, &proxy.singletons)).await {
+            Ok(out) if out.success() => {}
+            Ok(out) => progress.warn(&format!("{host}: the old release did not stop: {}", self.describe_failure(&out))),
+            Err(e) => progress.warn(&format!("{host}: the old release did not stop: {e}")),
         }
         Ok(())
     }
@@ -124,7 +257,7 @@ impl Target {
         failures
     }
 
-    fn release_script(&self, tag: &str) -> Result<String, script::BadValue> {
+    fn release_script(&self, tag: &str, beside: Option<script::Beside>) -> Result<String, script::BadValue> {
         let (env, login) = match &self.secrets {
             Secrets::Inline { values, password } => (
                 script::EnvSource::Inline(values),
@@ -144,7 +277,18 @@ impl Target {
             registry: &self.repo.registry,
             env,
             login,
+            beside,
         })
+    }
+
+    /// A failed health check in one line: its attempts were printed as they
+    /// came and are not repeated.
+    fn describe_health_failure(&self, out: &RunOutput) -> String {
+        let last = out.stdout.lines().rev().find_map(|l| l.strip_prefix("gantry: "));
+        match last {
+            Some(line) => self.scrub(line),
+            None => self.describe_failure(out),
+        }
     }
 
     /// The end of a failed script's output, with every secret value removed.
@@ -180,6 +324,14 @@ impl Target {
         }
         out
     }
+}
+
+/// `url` with its host and port replaced by 127.0.0.1:`port`: a release
+/// beside the live one is checked on its own port.
+pub fn health_url_on(url: &str, port: u16) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let path = rest.find('/').map_or("/", |at| &rest[at..]);
+    format!("{scheme}://127.0.0.1:{port}{path}")
 }
 
 /// Progress lines on standard error: `==> step`, green when it went well.
@@ -242,5 +394,17 @@ pub fn humanize(d: std::time::Duration) -> String {
         format!("{:.1}s", d.as_secs_f64())
     } else {
         format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::health_url_on;
+
+    #[test]
+    fn a_release_beside_is_checked_on_its_own_port() {
+        assert_eq!(health_url_on("http://127.0.0.1/health", 8002), "http://127.0.0.1:8002/health");
+        assert_eq!(health_url_on("http://localhost:5001/a/b?c=1", 8001), "http://127.0.0.1:8001/a/b?c=1");
+        assert_eq!(health_url_on("https://example.test", 8001), "https://127.0.0.1:8001/");
     }
 }

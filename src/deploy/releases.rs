@@ -44,6 +44,11 @@ pub struct Release {
     pub hosts: Vec<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// The SSM version of each parameter (by key) the release ran with;
+    /// `gantry rollback` runs the release with these. Empty in records
+    /// written before versions were kept.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub config: std::collections::BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -123,6 +128,7 @@ mod tests {
             rolled_back_to: back.map(str::to_string),
             hosts: vec!["localhost".into()],
             note: String::new(),
+            config: Default::default(),
         }
     }
 

@@ -44,6 +44,37 @@ pub struct Release<'a> {
     pub registry: &'a str,
     pub env: EnvSource<'a>,
     pub login: Login<'a>,
+    /// Started beside the live release instead of in its place.
+    pub beside: Option<Beside<'a>>,
+}
+
+/// A release started next to the one serving (zero-downtime through a
+/// proxy): its own compose project, its own port.
+pub struct Beside<'a> {
+    /// `PORT` in the app's environment and in compose's; it replaces any
+    /// PORT parameter.
+    pub port: u16,
+    /// The release's compose project.
+    pub project: &'a str,
+    /// Compose services that must never run twice (a database, a worker):
+    /// they run in the service's own project (`Release::service`), never
+    /// beside, with the parameters' environment (no release PORT).
+    pub singletons: &'a [String],
+    /// What this run does.
+    pub step: BesideStep,
+}
+
+/// The two runs of a release beside the live one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BesideStep {
+    /// Pull, start the singletons that are not running (a running one is
+    /// left as it is: a release that fails its health check changes
+    /// nothing), and start the release's other services beside the live
+    /// release.
+    Start,
+    /// After the switch: bring the singletons to this release (compose
+    /// recreates those whose configuration changed, a new image say).
+    Singletons,
 }
 
 /// A value that cannot be written to the env file.
@@ -104,8 +135,23 @@ pub fn release(r: &Release) -> Result<String, BadValue> {
             s.push_str(HOST_ENV_FILES);
         }
     }
+    if let Some(b) = &r.beside {
+        // The release's own port replaces whatever PORT the parameters hold,
+        // in the env file of the services beside (app.env); the singletons'
+        // file (single.env) keeps the parameters as they are, so that a
+        // singleton's configuration does not change with the port.
+        s.push_str(&format!(
+            "for v in v1 v2; do\n  \
+             cp \"$work/app.env.$v\" \"$work/single.env.$v\"\n  \
+             grep -v '^PORT=' \"$work/single.env.$v\" > \"$work/app.env.$v\" || true\n  \
+             echo \"PORT='{port}'\" >> \"$work/app.env.$v\"\ndone\nexport PORT={port}\n",
+            port = b.port
+        ));
+    }
     s.push_str("GANTRY_ENV_FILE=\"$work/app.env.$flavour\"\n");
-    match &r.login {
+    // The singletons' run after a switch pulls nothing: the start pulled.
+    let pulls = r.beside.as_ref().is_none_or(|b| b.step == BesideStep::Start);
+    match if pulls { &r.login } else { &Login::None } {
         Login::Password(password) => {
             s.push_str("echo 'gantry: logging in to the registry'\n");
             s.push_str(&heredoc(
@@ -129,12 +175,51 @@ pub fn release(r: &Release) -> Result<String, BadValue> {
         quote(r.tag)
     ));
     s.push_str("cd \"$dir\"\n");
-    let project = quote(r.service);
-    let image = quote(&format!("gantry: pulling {}:{} with ", r.repository, r.tag));
-    s.push_str(&format!("echo {image}\"$compose_name\"\n"));
-    s.push_str(&format!("compose -p {project} -f docker-compose.yml pull\n"));
-    s.push_str("echo 'gantry: starting'\n");
-    s.push_str(&format!("compose -p {project} -f docker-compose.yml up -d --remove-orphans\n"));
+    let project = quote(r.beside.as_ref().map_or(r.service, |b| b.project));
+    let pull = |s: &mut String| {
+        let image = quote(&format!("gantry: pulling {}:{} with ", r.repository, r.tag));
+        s.push_str(&format!("echo {image}\"$compose_name\"\n"));
+        s.push_str(&format!("compose -p {project} -f docker-compose.yml pull\n"));
+    };
+    match &r.beside {
+        None => {
+            pull(&mut s);
+            s.push_str("echo 'gantry: starting'\n");
+            s.push_str(&format!("compose -p {project} -f docker-compose.yml up -d --remove-orphans\n"));
+        }
+        Some(b) => {
+            // The compose file's services, split into those that start
+            // beside the live release and the singletons, which stay in
+            // the service's own project.
+            s.push_str(&format!(
+                "app=''; single=''\nfor svc in $(compose -p {project} -f docker-compose.yml config --services); do\n  \
+                 case ' {singletons} ' in *\" $svc \"*) single=\"$single $svc\" ;; *) app=\"$app $svc\" ;; esac\n\
+                 done\n\
+                 if [ -z \"$app\" ]; then echo 'gantry: every compose service is a singleton: nothing to start beside'; exit 1; fi\n",
+                singletons = b.singletons.join(" "),
+            ));
+            let singles = |s: &mut String, how: &str, say: &str| {
+                s.push_str(&format!(
+                    "if [ -n \"$single\" ]; then\n  echo \"gantry: {say}:$single\"\n  \
+                     GANTRY_ENV_FILE=\"$work/single.env.$flavour\" compose -p {service} -f docker-compose.yml \
+                     up -d --no-deps {how}$single\nfi\n",
+                    service = quote(r.service),
+                ))
+            };
+            match b.step {
+                BesideStep::Start => {
+                    pull(&mut s);
+                    singles(&mut s, "--no-recreate ", "singletons (started if not running)");
+                    s.push_str(&format!(
+                        "echo 'gantry: starting beside the live release on port {port}'\n\
+                         compose -p {project} -f docker-compose.yml up -d --no-deps $app\n",
+                        port = b.port,
+                    ));
+                }
+                BesideStep::Singletons => singles(&mut s, "", "singletons brought to this release"),
+            }
+        }
+    }
     // Compose has read the environment into the container: the file goes now.
     s.push_str("rm -rf \"$work\"\necho 'gantry: started'\n");
     Ok(s)
@@ -174,6 +259,69 @@ pub fn health(url: &str, attempts: u32, interval_secs: f64, timeout_secs: u32) -
          \x20 echo \"gantry: attempt $i of {attempts}: not healthy yet\"\n\
          \x20 sleep {interval_secs}\n\
          done\n"
+    )
+}
+
+/// The script that prints the proxy's upstream file (nothing when absent).
+pub fn read_upstream(upstream_file: &str) -> String {
+    format!("f={}\nif [ -f \"$f\" ]; then cat \"$f\"; fi\n", dir_expr(upstream_file))
+}
+
+/// The port an upstream file written by [`switch`] sends traffic to.
+pub fn upstream_port(text: &str) -> Option<u16> {
+    text.lines().find_map(|l| l.trim().strip_prefix("server 127.0.0.1:")?.trim_end_matches(';').trim().parse().ok())
+}
+
+/// The script that points the proxy at `port`: the upstream file is
+/// replaced whole (a rename), then `reload` runs; when the reload fails the
+/// old file is put back, so the proxy keeps its configuration.
+pub fn switch(upstream_file: &str, upstream: &str, port: u16, reload: &str) -> String {
+    let body = format!("upstream {upstream} {{\n    server 127.0.0.1:{port};\n}}\n");
+    let mut s = format!("set -u\nf={}\nmkdir -p \"$(dirname \"$f\")\"\n", dir_expr(upstream_file));
+    s.push_str("had=0\nif [ -f \"$f\" ]; then cp \"$f\" \"$f.gantry-old\" && had=1; fi\n");
+    s.push_str(&heredoc("cat > \"$f.gantry-new\"", &body));
+    s.push_str("mv \"$f.gantry-new\" \"$f\" || exit 1\n");
+    s.push_str(&heredoc("if ! sh -s 2>&1", reload));
+    s.push_str(&format!(
+        "then\n  echo 'gantry: the proxy did not reload; its upstream file is put back'\n  \
+         if [ \"$had\" = 1 ]; then mv \"$f.gantry-old\" \"$f\"; else rm -f \"$f\"; fi\n  exit 1\nfi\n\
+         rm -f \"$f.gantry-old\"\necho 'gantry: the proxy sends traffic to 127.0.0.1:{port}'\n"
+    ));
+    s
+}
+
+/// The script that stops and removes a compose project's containers, and
+/// those of `service`'s own project that are not singletons (a release
+/// from before the proxy). Docker itself, not compose: compose would need
+/// the release's environment to read the file.
+pub fn retire(project: &str, service: &str, singletons: &[String]) -> String {
+    format!(
+        "gone() {{ docker stop \"$@\" >/dev/null; docker rm \"$@\" >/dev/null; }}\n\
+         ids=$(docker ps -aq --filter label=com.docker.compose.project={project})\n\
+         if [ -n \"$ids\" ]; then gone $ids; fi\n\
+         for id in $(docker ps -aq --filter label=com.docker.compose.project={service}); do\n  \
+         svc=$(docker inspect -f '{{{{index .Config.Labels \"com.docker.compose.service\"}}}}' \"$id\")\n  \
+         case ' {singletons} ' in *\" $svc \"*) ;; *) gone \"$id\" ;; esac\n\
+         done\n\
+         echo 'gantry: stopped'\n",
+        project = quote(project),
+        service = quote(service),
+        singletons = singletons.join(" "),
+    )
+}
+
+/// The script that prints the last `lines` log lines of a failed release's
+/// containers, then removes them: a release that never took traffic leaves
+/// nothing behind.
+pub fn discard(project: &str, lines: u32) -> String {
+    format!(
+        "ids=$(docker ps -aq --filter label=com.docker.compose.project={project})\n\
+         for id in $ids; do\n  \
+         name=$(docker inspect -f '{{{{.Name}}}}' \"$id\")\n  \
+         docker logs --tail {lines} \"$id\" 2>&1 | sed \"s|^|log ${{name#/}}: |\"\n\
+         done\n\
+         if [ -n \"$ids\" ]; then docker rm -f $ids >/dev/null; fi\n",
+        project = quote(project),
     )
 }
 
@@ -257,6 +405,7 @@ mod tests {
             registry: "127.0.0.1:5000",
             env: EnvSource::Inline(env),
             login: Login::Password("token-canary"),
+            beside: None,
         }
     }
 
@@ -373,5 +522,51 @@ mod tests {
         let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("not healthy after 2 attempt(s)"));
+    }
+
+    #[test]
+    fn the_switch_replaces_the_upstream_and_puts_it_back_when_the_reload_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gantry/shop.conf");
+        let run = |script: String| std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+        let path = file.display().to_string();
+        let out = run(switch(&path, "gantry_shop", 8002, "true"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text, "upstream gantry_shop {\n    server 127.0.0.1:8002;\n}\n");
+        assert_eq!(upstream_port(&text), Some(8002));
+        assert_eq!(run(read_upstream(&path)).stdout, text.as_bytes());
+
+        let out = run(switch(&path, "gantry_shop", 8001, "echo 'nginx: [error] no pid'; exit 1"));
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("no pid") && said.contains("put back"), "{said}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the old upstream is back");
+        assert_eq!(std::fs::read_dir(file.parent().unwrap()).unwrap().count(), 1, "no leftover files");
+        assert!(run(read_upstream(&dir.path().join("none").display().to_string())).stdout.is_empty());
+    }
+
+    #[test]
+    fn a_release_beside_gets_its_own_port_and_project() {
+        let env = BTreeMap::from([("PORT".to_string(), "80".to_string()), ("A".to_string(), "b".to_string())]);
+        let singletons = vec!["db".to_string()];
+        let mut r = sample(&env);
+        r.beside = Some(Beside { port: 8002, project: "shop-8002", singletons: &singletons, step: BesideStep::Start });
+        let script = release(&r).unwrap();
+        assert!(script.contains("echo \"PORT='8002'\""), "{script}");
+        assert!(script.contains("export PORT=8002"));
+        assert!(script.contains("compose -p shop-8002 -f docker-compose.yml pull"));
+        assert!(script.contains("compose -p shop-8002 -f docker-compose.yml up -d --no-deps $app"));
+        assert!(script.contains(
+            "GANTRY_ENV_FILE=\"$work/single.env.$flavour\" compose -p shop -f docker-compose.yml up -d --no-deps --no-recreate $single"
+        ));
+        assert!(script.contains("case ' db '"));
+
+        r.beside =
+            Some(Beside { port: 8002, project: "shop-8002", singletons: &singletons, step: BesideStep::Singletons });
+        let script = release(&r).unwrap();
+        assert!(!script.contains(" pull\n") && !script.contains("docker login"), "{script}");
+        assert!(!script.contains("$app\n"), "{script}");
+        assert!(script.contains("compose -p shop -f docker-compose.yml up -d --no-deps $single"));
     }
 }

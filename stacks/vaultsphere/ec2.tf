@@ -16,12 +16,36 @@ module "app_host" {
   # Pulling images from ECR: the AWS-managed read-only policy.
   managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"]
 
-  # Docker and compose for `gantry deploy`; the app itself arrives by deploy.
+  # Docker and compose for `gantry deploy`, and nginx in front of the app:
+  # gantry starts each release beside the live one (ports 8001 and 8002 in
+  # turn), checks it, then rewrites /etc/nginx/gantry/vaultsphere.conf and
+  # reloads nginx (docs/deploy.md, "Zero downtime"). The app itself arrives
+  # by deploy.
   user_data = <<-EOT
     #!/bin/sh
     set -eu
-    if command -v dnf >/dev/null; then dnf install -y docker; else apt-get update && apt-get install -y docker.io docker-compose; fi
-    systemctl enable --now docker
+    if command -v dnf >/dev/null; then
+      dnf install -y docker nginx
+    else
+      apt-get update && apt-get install -y docker.io docker-compose nginx
+      rm -f /etc/nginx/sites-enabled/default
+    fi
+    mkdir -p /etc/nginx/gantry
+    # gantry's file, owned by the deploying user; it names the live release.
+    printf 'upstream gantry_vaultsphere {\n    server 127.0.0.1:8001;\n}\n' > /etc/nginx/gantry/vaultsphere.conf
+    chown -R ec2-user /etc/nginx/gantry 2>/dev/null || true
+    cat > /etc/nginx/conf.d/vaultsphere.conf <<'CONF'
+    include /etc/nginx/gantry/vaultsphere.conf;
+    server {
+        listen 80 default_server;
+        location / {
+            proxy_pass http://gantry_vaultsphere;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }
+    }
+    CONF
+    systemctl enable --now docker nginx
   EOT
 }
 

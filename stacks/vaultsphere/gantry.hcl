@@ -17,7 +17,19 @@ deploy {
     known_hosts = "deploy/known_hosts"
   }
 
-  # Fetched on the host, as the old pipeline's curl loop did.
+  # Zero downtime: nginx (installed by the host's user data) sends port 80
+  # to the live release; each release listens on the other of these ports
+  # (PORT in its environment), is checked there, and only then takes
+  # traffic. See docs/deploy.md.
+  proxy {
+    upstream_file = "/etc/nginx/gantry/vaultsphere.conf"
+    reload        = "sudo nginx -t -q && sudo nginx -s reload"
+    ports         = [8001, 8002]
+    drain         = "5s"
+  }
+
+  # Fetched on the host, on the new release's own port while the old one
+  # serves (with a proxy, only the URL's path counts).
   health {
     url      = "http://127.0.0.1/health"
     attempts = 20
@@ -38,6 +50,11 @@ environment "local" {
     transport    = "local"
     registry     = "127.0.0.1:5000"
     compose_file = "deploy/docker-compose.local.yml"
+
+    # The demo machine has no nginx: releases replace each other in place.
+    proxy {
+      enabled = false
+    }
 
     health {
       url      = "http://127.0.0.1:5001/health"

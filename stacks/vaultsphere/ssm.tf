@@ -8,7 +8,7 @@ locals {
   # Plain settings. The table names come from the tables themselves, so these
   # parameters are written only once the tables exist.
   app_config = {
-    PORT                     = "5001" # the port gunicorn binds inside the container
+    PORT                     = "5001" # gunicorn's port; through the proxy each release gets 8001 or 8002 instead
     APP_ENV                  = var.env
     DYNAMODB_USERS_TABLE     = aws_dynamodb_table.users.name
     DYNAMODB_ACCOUNTS_TABLE  = aws_dynamodb_table.accounts.name

@@ -30,6 +30,7 @@ use rand::Rng;
 use tempfile::TempDir;
 
 pub mod fault_proxy;
+pub mod nginx;
 pub mod services;
 
 /// The region every test runs in.

@@ -398,6 +398,8 @@ pub struct DeployConfig {
     pub build_context: Option<&'static str>,
     /// More of `gantry.hcl` (an `environment` block, say), as written.
     pub extra_hcl: String,
+    /// More of the deploy block (a `proxy` block, say), as written.
+    pub deploy_hcl: String,
 }
 
 #[derive(Debug, Clone)]
@@ -418,6 +420,7 @@ impl Default for DeployConfig {
             health_timeout: "2s",
             build_context: None,
             extra_hcl: String::new(),
+            deploy_hcl: String::new(),
         }
     }
 }
@@ -578,7 +581,7 @@ impl<'g> DeployStack<'g> {
     interval = "{interval}"
     timeout  = "{timeout}"
   }}
-{build}}}
+{build}{deploy_hcl}}}
 
 contract {{
   key "PORT" {{
@@ -604,6 +607,7 @@ contract {{
             attempts = config.health_attempts,
             interval = config.health_interval,
             timeout = config.health_timeout,
+            deploy_hcl = config.deploy_hcl,
         );
         self.g.write(format!("{STACK}/gantry.hcl"), text + &config.extra_hcl);
     }

@@ -83,12 +83,27 @@ impl Transport for SshTransport {
 }
 
 fn ssh_failure(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    let text = lines.join("; ");
-    if text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || text.contains("Host key verification failed") {
-        format!("ssh refused the host key ({text}). Check the known_hosts file named in gantry.hcl.")
+    // ssh frames its warnings in lines of @ and repeats some of them: keep
+    // each line of words once.
+    let mut lines: Vec<&str> = Vec::new();
+    for line in stderr.lines().map(|l| l.trim().trim_matches('@').trim()).filter(|l| !l.is_empty()) {
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    let about_key = |l: &&str| {
+        l.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+            || l.contains("Host key verification failed")
+            || l.contains("host key is known")
+    };
+    if lines.iter().any(about_key) {
+        let said: Vec<&str> = lines.iter().copied().filter(about_key).collect();
+        format!("ssh refused the host key ({}). Check the known_hosts file named in gantry.hcl.", said.join("; "))
     } else {
-        format!("ssh failed with status 255 (it could not connect, or the remote command ended with 255): {text}")
+        format!(
+            "ssh failed with status 255 (it could not connect, or the remote command ended with 255): {}",
+            lines.join("; ")
+        )
     }
 }
 
@@ -114,5 +129,18 @@ mod tests {
         assert!(args.contains("-o VerifyHostKeyDNS=no"));
         assert!(args.contains("-o BatchMode=yes"));
         assert!(args.ends_with("-p 2222 -l ec2-user -- 10.0.0.5 sh -s"), "{args}");
+    }
+
+    #[test]
+    fn a_changed_host_key_is_said_once() {
+        let banner = "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+            @    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
+            @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+            IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n\
+            Host key verification failed.\n";
+        let message = ssh_failure(banner);
+        assert_eq!(message.matches("REMOTE HOST IDENTIFICATION HAS CHANGED").count(), 1, "{message}");
+        assert!(!message.contains("@@"), "{message}");
+        assert!(message.contains("Host key verification failed"), "{message}");
     }
 }
