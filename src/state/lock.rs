@@ -182,10 +182,27 @@ impl Lock {
         }
         let info = LockInfo::new(operation, state_path);
         let text = serde_json::to_string_pretty(&info).unwrap_or_default();
+        // The lock appears with its content or not at all: written to a file
+        // of this process first, then hard-linked into place (which fails if
+        // a lock exists). A process killed at any point leaves no empty lock.
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let staged = path.with_file_name(format!(".{name}.{}.new", std::process::id()));
+        let staging = (|| {
+            let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&staged)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        })();
+        staging.map_err(|source| StateError::Write { path: staged.display().to_string(), source })?;
+        let result = Self::link_into_place(&staged, path, state_path, &info);
+        let _ = std::fs::remove_file(&staged);
+        result
+    }
+
+    fn link_into_place(staged: &Path, path: &Path, state_path: &Path, info: &LockInfo) -> Result<Lock, StateError> {
         // Once for the lock as found, once more after clearing a stale one.
         for _ in 0..2 {
-            let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
-                Ok(file) => file,
+            match std::fs::hard_link(staged, path) {
+                Ok(()) => return Ok(Lock { path: path.to_path_buf(), info: info.clone() }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     match read_lock(path) {
                         Ok(held) if held.holder_is_gone() => {
@@ -199,9 +216,9 @@ impl Lock {
                             continue;
                         }
                         Ok(held) => return Err(StateError::Locked(Box::new(held))),
-                        // Empty or unreadable: left by a process killed between
-                        // creating the file and writing it (a writer takes
-                        // microseconds, so an old one is stale).
+                        // Empty or unreadable: left by an older gantry killed
+                        // between creating the file and writing it (a writer
+                        // takes microseconds, so an old one is stale).
                         Err(StateError::Corrupt { .. }) if modified_before(path, STALE_UNWRITTEN) => {
                             clear_stale(path, None)?;
                             eprintln!(
@@ -215,11 +232,7 @@ impl Lock {
                     }
                 }
                 Err(source) => return Err(StateError::Write { path: path.display().to_string(), source }),
-            };
-            file.write_all(text.as_bytes())
-                .and_then(|_| file.sync_all())
-                .map_err(|source| StateError::Write { path: path.display().to_string(), source })?;
-            return Ok(Lock { path: path.to_path_buf(), info });
+            }
         }
         Err(StateError::Locked(Box::new(read_lock(path)?)))
     }
