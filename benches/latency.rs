@@ -13,8 +13,10 @@
 //! one attribute and destroy: wall time, API calls (every request the proxy
 //! saw), calls per resource, the sequential round trips on the critical path
 //! (the longest chain of calls each starting after the one before ended, from
-//! the proxy's trace) and the child's peak RSS. Nothing here passes or fails
-//! on a number: it prints them.
+//! the proxy's trace), how long the emulator was busy (moto serialises
+//! requests: when that nears the wall time, the emulator is the limit) and
+//! the child's peak RSS. Nothing here passes or fails on a number: it
+//! prints them.
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/support/fault_proxy.rs"]
@@ -62,8 +64,8 @@ fn main() {
     let _ = writeln!(out, "gantry:  {}", opts.gantry.display());
     let _ = writeln!(
         out,
-        "{:<10} {:>5} {:<9} {:<8} {:>9} {:>6} {:>9} {:>6} {:>8} {:>8}",
-        "stack", "size", "tool", "op", "wall", "calls", "calls/res", "chain", "chain×lat", "RSS"
+        "{:<10} {:>5} {:<9} {:<10} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>8}",
+        "stack", "size", "tool", "op", "wall", "calls", "calls/res", "chain", "chain×lat", "emu busy", "RSS"
     );
     print!("{out}");
     // moto loads each service's code on its first call (up to a second):
@@ -469,11 +471,37 @@ fn critical_chain(trace: &[Call]) -> usize {
     prefix.last().copied().unwrap_or(0)
 }
 
+/// How long the emulator was working on at least one request: the union
+/// of each call's time upstream (after the proxy's delay, until the answer).
+/// moto serialises requests, so when this comes close to the wall time the
+/// emulator, not the tool, is what the run waited on.
+fn emulator_busy(trace: &[Call], latency: Duration) -> Duration {
+    let mut spans: Vec<(Duration, Duration)> =
+        trace.iter().map(|c| ((c.start + latency).min(c.end), c.end)).filter(|(a, b)| b > a).collect();
+    spans.sort();
+    let mut busy = Duration::ZERO;
+    let mut current: Option<(Duration, Duration)> = None;
+    for (start, end) in spans {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                busy += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    if let Some((s, e)) = current {
+        busy += e - s;
+    }
+    busy
+}
+
 fn row(stack: &Stack, tool: Tool, op: &str, m: &Measured, latency: Duration) -> String {
     let calls = m.trace.len();
     let chain = critical_chain(&m.trace);
     format!(
-        "{:<10} {:>5} {:<9} {:<8} {:>8.2}s {:>6} {:>9.3} {:>6} {:>8.2}s {:>6}MB",
+        "{:<10} {:>5} {:<9} {:<10} {:>8.2}s {:>6} {:>9.3} {:>6} {:>8.2}s {:>8.2}s {:>6}MB",
         stack.kind,
         stack.resources,
         tool.name(),
@@ -483,6 +511,7 @@ fn row(stack: &Stack, tool: Tool, op: &str, m: &Measured, latency: Duration) -> 
         calls as f64 / stack.resources as f64,
         chain,
         (latency * chain as u32).as_secs_f64(),
+        emulator_busy(&m.trace, latency).as_secs_f64(),
         m.rss_kb / 1024
     )
 }

@@ -41,7 +41,9 @@ between gantry and moto, and generated stacks of 200 and 2,000 resources
 stack's types) go through apply from empty, a no-op plan, an update of
 one attribute and destroy. For each it prints wall time, API calls, calls
 per resource, the sequential round trips on the critical path (from the
-proxy's trace of when each call started and ended) and peak RSS; beside
+proxy's trace of when each call started and ended), how long moto was
+busy (it serialises requests: near the wall time, it is the limit) and
+peak RSS; beside
 them Terraform's, when `terraform` and its provider mirror are installed.
 Options go to the driver (benches/latency.rs): --latency-ms N (25),
 --jitter-ms N (0), --sizes 200,2000, --stacks ssm,mix,
