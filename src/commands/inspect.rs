@@ -192,6 +192,32 @@ fn unmarked(create: &str) -> String {
     out
 }
 
+pub async fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
+    let backend = match super::backend_for(global, ui, &super::stack_name_of(global)).await {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    // The id says which lock it is: the state lock's, else the deploy lock's.
+    let result = match backend.force_unlock(id).await {
+        Err(StateError::NoSuchLock { .. }) => match backend.force_unlock_named("deploy", id).await {
+            Ok(info) => Ok(info),
+            Err(StateError::NoSuchLock { .. }) => backend.force_unlock(id).await,
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
+    match result {
+        Ok(info) => {
+            println!("Lock {id} removed (it was held by {} for {}).", info.who, info.operation);
+            Exit::Ok
+        }
+        Err(e) => {
+            ui.error(Diagnostic::error(format!("force-unlock failed: {e}")));
+            Exit::Failed
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::unmarked;
@@ -224,31 +250,5 @@ mod tests {
             "}\n",
         );
         assert_eq!(unmarked(create), want);
-    }
-}
-
-pub async fn force_unlock(global: &Global, ui: &Ui, id: &str) -> Exit {
-    let backend = match super::backend_for(global, ui, &super::stack_name_of(global)).await {
-        Ok(b) => b,
-        Err(e) => return e,
-    };
-    // The id says which lock it is: the state lock's, else the deploy lock's.
-    let result = match backend.force_unlock(id).await {
-        Err(StateError::NoSuchLock { .. }) => match backend.force_unlock_named("deploy", id).await {
-            Ok(info) => Ok(info),
-            Err(StateError::NoSuchLock { .. }) => backend.force_unlock(id).await,
-            Err(e) => Err(e),
-        },
-        other => other,
-    };
-    match result {
-        Ok(info) => {
-            println!("Lock {id} removed (it was held by {} for {}).", info.who, info.operation);
-            Exit::Ok
-        }
-        Err(e) => {
-            ui.error(Diagnostic::error(format!("force-unlock failed: {e}")));
-            Exit::Failed
-        }
     }
 }
