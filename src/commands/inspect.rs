@@ -175,16 +175,28 @@ pub async fn state_show(global: &Global, ui: &Ui, address: &str) -> Exit {
 
 /// A rendered create as `terraform state show` lays it out: no "will be
 /// created" line, no "+" markers, and every line four columns to the left
-/// (the width of "  + "), so nested blocks, lists and heredocs stay aligned.
+/// (the width of "  + "). The plan writes the entries of a map or list value
+/// without markers, two columns left of where Terraform has them; they move
+/// two columns only, so they sit inside their braces as in Terraform's.
 fn unmarked(create: &str) -> String {
     let mut out = String::new();
+    // How many map or list values the line is inside.
+    let mut open_values = 0usize;
     for line in create.lines().skip(1) {
         let body = line.trim_start_matches(' ');
         let indent = line.len() - body.len();
+        let closes = body.starts_with('}') || body.starts_with(']');
         let (indent, body) = match body.strip_prefix("+ ") {
             Some(rest) => (indent.saturating_sub(2), rest),
+            None if open_values > 0 && !closes => (indent.saturating_sub(2), body),
             None => (indent.saturating_sub(4), body),
         };
+        if closes {
+            open_values = open_values.saturating_sub(1);
+        }
+        if (body.ends_with('{') || body.ends_with('[')) && (open_values > 0 || body.contains(" = ")) {
+            open_values += 1;
+        }
         out.push_str(&" ".repeat(indent));
         out.push_str(body);
         out.push('\n');
@@ -229,8 +241,14 @@ mod tests {
             "  + resource \"aws_x\" \"a\" {\n",
             "      + id   = \"a\"\n",
             "      + list = [\n",
-            "          + \"one\",\n",
+            "          \"one\",\n",
             "        ]\n",
+            "      + tags = {\n",
+            "          a    = \"1\"\n",
+            "          long = {\n",
+            "              b = \"2\"\n",
+            "            }\n",
+            "        }\n",
             "\n",
             "      + block {\n",
             "          + name = \"n\"\n",
@@ -243,6 +261,12 @@ mod tests {
             "    list = [\n",
             "        \"one\",\n",
             "    ]\n",
+            "    tags = {\n",
+            "        a    = \"1\"\n",
+            "        long = {\n",
+            "            b = \"2\"\n",
+            "        }\n",
+            "    }\n",
             "\n",
             "    block {\n",
             "        name = \"n\"\n",
