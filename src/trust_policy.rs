@@ -97,6 +97,15 @@ fn wildcard_reason(op: &str, sub: &str) -> Option<&'static str> {
     }
 }
 
+/// The federated principals every statement of a policy document names.
+pub fn federated_principals(document: &J) -> Vec<String> {
+    statements(document)
+        .into_iter()
+        .filter_map(|s| s.get("Principal").and_then(|p| p.get("Federated")))
+        .flat_map(|f| as_strings(f).into_iter().map(str::to_string))
+        .collect()
+}
+
 fn statements(document: &J) -> Vec<&J> {
     match document.get("Statement") {
         Some(J::Array(items)) => items.iter().collect(),
@@ -139,6 +148,19 @@ fn condition_values(statement: &J) -> Vec<(String, &str, &str)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn federated_principals_are_read_from_one_statement_or_many() {
+        let arn = "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com";
+        let one = json!({"Statement": {"Effect": "Allow", "Principal": {"Federated": arn}}});
+        assert_eq!(federated_principals(&one), vec![arn.to_string()]);
+        let many = json!({"Statement": [
+            {"Principal": {"Service": "ec2.amazonaws.com"}},
+            {"Principal": {"Federated": [arn, "other"]}}
+        ]});
+        assert_eq!(federated_principals(&many), vec![arn.to_string(), "other".to_string()]);
+        assert!(federated_principals(&json!({})).is_empty());
+    }
 
     fn policy(condition: J) -> J {
         json!({

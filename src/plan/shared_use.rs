@@ -4,8 +4,6 @@
 //! deleting it would lock their workflows out. The plan refuses to delete
 //! one that roles outside the state still trust, and names them.
 
-use serde_json::Value as J;
-
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError};
 use crate::diag::Diagnostic;
 use crate::state::State;
@@ -63,7 +61,9 @@ async fn trusting_roles(aws: &AwsCtx) -> Result<Vec<(String, Vec<String>)>, Prov
         let page = aws.iam.list_roles().set_marker(marker).send().await.classify("iam:ListRoles")?;
         for role in page.roles() {
             let doc = role.assume_role_policy_document().map(crate::resources::support::decode_policy);
-            let principals = doc.and_then(|d| serde_json::from_str::<J>(&d).ok()).map(|d| federated(&d));
+            let principals = doc
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                .map(|d| crate::trust_policy::federated_principals(&d));
             out.push((role.role_name().to_string(), principals.unwrap_or_default()));
         }
         marker = page.marker().filter(|_| page.is_truncated()).map(str::to_string);
@@ -72,40 +72,4 @@ async fn trusting_roles(aws: &AwsCtx) -> Result<Vec<(String, Vec<String>)>, Prov
         }
     }
     Ok(out)
-}
-
-/// The federated principals of a policy document's statements.
-fn federated(doc: &J) -> Vec<String> {
-    let statements = match &doc["Statement"] {
-        J::Array(list) => list.iter().collect(),
-        one @ J::Object(_) => vec![one],
-        _ => Vec::new(),
-    };
-    statements
-        .into_iter()
-        .flat_map(|s| match &s["Principal"]["Federated"] {
-            J::String(one) => vec![one.clone()],
-            J::Array(list) => list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-            _ => Vec::new(),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn federated_principals_are_read_from_one_statement_or_many() {
-        let arn = "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com";
-        let one = json!({"Statement": {"Effect": "Allow", "Principal": {"Federated": arn}}});
-        assert_eq!(federated(&one), vec![arn.to_string()]);
-        let many = json!({"Statement": [
-            {"Principal": {"Service": "ec2.amazonaws.com"}},
-            {"Principal": {"Federated": [arn, "other"]}}
-        ]});
-        assert_eq!(federated(&many), vec![arn.to_string(), "other".to_string()]);
-        assert!(federated(&json!({})).is_empty());
-    }
 }
