@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{apply, settings, state_edit, Exit, Ui};
-use crate::aws::{AwsCtx, ClassifyExt};
+use crate::aws::AwsCtx;
 use crate::bootstrap::{valid_repository, Params, Workflow, SETUP_GANTRY_DIR, SETUP_GANTRY_FILES, STACK_TF};
 use crate::cli::{ApplyArgs, BootstrapArgs, Global, ImportArgs, VarArgs};
 use crate::config::settings::BackendSettings;
@@ -29,9 +29,8 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
     };
     let stack = loaded.stack.name.clone();
     let aws = AwsCtx::load(args.region.clone()).await;
-    aws.count_call();
-    let account = match aws.sts.get_caller_identity().send().await.classify("sts:GetCallerIdentity") {
-        Ok(id) => id.account().unwrap_or_default().to_string(),
+    let account = match aws.account_id().await {
+        Ok(account) => account,
         Err(e) => {
             ui.error(Diagnostic::error(format!("Cannot tell which AWS account to bootstrap: {e}")));
             return Exit::Failed;
@@ -58,7 +57,8 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
     let boot = Global { stack: dir.clone(), ..global.clone() };
     let boot_stack = crate::config::stack_name(&dir);
     let boot_state = LocalBackend::new(&global.state_dir, &boot_stack, &global.env);
-    let serial_before = boot_state.read_sync().ok().flatten().map(|s| s.serial);
+    let state_before = boot_state.read_sync().ok().flatten();
+    let serial_before = state_before.as_ref().map(|s| s.serial);
 
     // 2. What an account holds once (the GitHub OIDC provider) and what
     // environments share (the state bucket and lock table): created when
@@ -66,7 +66,7 @@ pub async fn bootstrap(global: &Global, ui: &Ui, args: BootstrapArgs) -> Exit {
     // to, never adopted, when another stack or environment does.
     let in_state = |addr: &str| {
         let indexed = format!("{addr}[0]");
-        boot_state.read_sync().ok().flatten().is_some_and(|s| {
+        state_before.as_ref().is_some_and(|s| {
             s.resources.iter().any(|r| [addr, indexed.as_str()].contains(&r.address.to_string().as_str()))
         })
     };

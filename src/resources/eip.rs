@@ -20,8 +20,8 @@ use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::support::{
-    account_id, complete, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags,
-    found, get_nonempty_str, get_str, get_tags, partition, retry_while, tags_to_json, visible_tags,
+    complete, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags, found,
+    get_nonempty_str, get_str, get_tags, partition, retry_while, tags_to_json, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -94,7 +94,7 @@ impl ResourceType for Eip {
                 let Some(address) = address else { return Ok(None) };
                 let arn = match get_nonempty_str(&req.prior, "arn") {
                     Some(arn) => arn.to_string(),
-                    None => arn(aws, &account_id(aws).await?, &req.id),
+                    None => arn(aws, &aws.account_id().await?, &req.id),
                 };
                 let tags = visible_tags(&ec2_tags(address.tags()));
                 Ok::<_, ProviderError>(Some(address_attrs(aws, address, &req.prior, arn, tags)))
@@ -125,7 +125,7 @@ impl ResourceType for Eip {
         let id = out.allocation_id().ok_or_else(|| ProviderError::empty_response(CALL, "allocation id"))?.to_string();
         associate(aws, &id, desired).await?;
         let address = describe_one(aws, &id).await?;
-        let arn = arn(aws, &account_id(aws).await?, &id);
+        let arn = arn(aws, &aws.account_id().await?, &id);
         let tags_all = tags_to_json(&get_tags(desired, "tags_all"));
         Ok(Created { attrs: address_attrs(aws, &address, desired, arn, tags_all), id })
     }

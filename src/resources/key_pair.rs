@@ -22,8 +22,8 @@ use serde_json::Value;
 
 use super::naming::NameRule;
 use super::support::{
-    account_id, complete, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags,
-    get_nonempty_str, get_str, get_tags, partition, require_str, tags_to_json, visible_tags,
+    complete, create_tags, describe_many, ec2_owner_filters, ec2_tag_spec, ec2_tags, ec2_update_tags, get_nonempty_str,
+    get_str, get_tags, partition, require_str, tags_to_json, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -90,7 +90,7 @@ impl ResourceType for KeyPair {
                 // keeps it, so only an import asks.
                 let arn = match get_nonempty_str(&req.prior, "arn") {
                     Some(arn) => arn.to_string(),
-                    None => arn(aws, &account_id(aws).await?, &req.id),
+                    None => arn(aws, &aws.account_id().await?, &req.id),
                 };
                 let tags = visible_tags(&ec2_tags(key.tags()));
                 Ok::<_, ProviderError>(Some(key_attrs(key, &req.prior, arn, tags)))
@@ -129,7 +129,7 @@ impl ResourceType for KeyPair {
         attrs.insert("key_name".into(), Value::from(name.clone()));
         attrs.insert("key_name_prefix".into(), desired.get("key_name_prefix").cloned().unwrap_or(Value::Null));
         attrs.insert("public_key".into(), Value::from(public_key));
-        attrs.insert("arn".into(), Value::from(arn(aws, &account_id(aws).await?, &name)));
+        attrs.insert("arn".into(), Value::from(arn(aws, &aws.account_id().await?, &name)));
         attrs.insert("fingerprint".into(), Value::from(out.key_fingerprint()));
         attrs.insert("key_pair_id".into(), Value::from(out.key_pair_id()));
         attrs.insert("key_type".into(), Value::from(key.as_ref().and_then(|k| k.key_type()).map(|t| t.as_str())));

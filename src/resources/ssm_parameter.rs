@@ -13,8 +13,8 @@ use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::support::{
-    account_id, built, complete, copy_attrs, create_tags, found, get_nonempty_str, get_str, get_tags, partition,
-    redact, require_str, tag_changes, tags_to_json, visible_tags,
+    built, complete, copy_attrs, create_tags, found, get_nonempty_str, get_str, get_tags, partition, redact,
+    require_str, tag_changes, tags_to_json, visible_tags,
 };
 use super::{Attr, Attrs, Created, ReadCtx, ReadRequest, ResourceType, Schema, Ty};
 use crate::aws::{AwsCtx, ClassifyExt, ProviderError, Tags};
@@ -117,7 +117,7 @@ impl ResourceType for SsmParameter {
         aws.count_call();
         let (out, account) = futures::try_join!(
             async { request.send().await.classify("ssm:PutParameter").map_err(|e| redact(e, Some(secret))) },
-            account_id(aws),
+            aws.account_id(),
         )?;
 
         // PutParameter answers with the version and tier; everything else is

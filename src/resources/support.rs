@@ -300,13 +300,6 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
-/// The account the credentials belong to, for ARNs that an API does not
-/// return (key pairs, Elastic IPs, a created SSM parameter): one STS call a
-/// command ([`AwsCtx::account_id`]).
-pub async fn account_id(aws: &AwsCtx) -> Result<String, ProviderError> {
-    aws.account_id().await
-}
-
 /// A timestamp as Terraform shows it (RFC 3339).
 pub fn format_date(date: &aws_smithy_types::DateTime) -> Option<String> {
     date.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
