@@ -393,9 +393,7 @@ fn limit_to_targets(graph: &Graph, targets: &[InstanceAddr], changes: &mut [Reso
         }
     }
     for change in changes.iter_mut() {
-        let targeted_instance = targets
-            .iter()
-            .any(|t| t.resource == change.addr.resource && (t.key == InstanceKey::None || t.key == change.addr.key));
+        let targeted_instance = is_targeted(targets, &change.addr);
         let dependency =
             needed.contains(&change.addr.resource) && !targets.iter().any(|t| t.resource == change.addr.resource);
         if !(targeted_instance || dependency) {
@@ -409,9 +407,7 @@ fn limit_to_targets(graph: &Graph, targets: &[InstanceAddr], changes: &mut [Reso
 fn limit_destroy_to_targets(graph: &Graph, targets: &[InstanceAddr], changes: &mut [ResourceChange]) {
     let is_target = |addr: &ResourceAddr| targets.iter().any(|t| &t.resource == addr);
     for change in changes.iter_mut() {
-        let targeted_instance = targets
-            .iter()
-            .any(|t| t.resource == change.addr.resource && (t.key == InstanceKey::None || t.key == change.addr.key));
+        let targeted_instance = is_targeted(targets, &change.addr);
         let mut seen: BTreeSet<ResourceAddr> = BTreeSet::new();
         let mut todo = graph.resource_dependencies(&change.addr.resource);
         let mut dependent = false;
@@ -428,4 +424,10 @@ fn limit_destroy_to_targets(graph: &Graph, targets: &[InstanceAddr], changes: &m
             change.action = Action::NoOp;
         }
     }
+}
+
+/// Whether a target names this instance: its resource with no key (every
+/// instance), or its resource and key.
+fn is_targeted(targets: &[InstanceAddr], addr: &InstanceAddr) -> bool {
+    targets.iter().any(|t| t.resource == addr.resource && (t.key == InstanceKey::None || t.key == addr.key))
 }
