@@ -461,14 +461,9 @@ impl InFlight {
 
     /// Prints one log line (to stderr when `error`), above the status line.
     fn say(&self, line: &str, error: bool) {
-        let Ok(mut p) = self.0.lock() else { return };
-        p.erase();
-        if error {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
+        if let Ok(mut p) = self.0.lock() {
+            p.print(&[line], error);
         }
-        p.draw();
     }
 
     /// Removes the status line for good (the apply is over).
@@ -498,17 +493,27 @@ impl InFlight {
                         lines.push(format!("{addr}: Still {verb}... [{secs}s elapsed]"));
                     }
                 }
-                p.erase();
-                for line in lines {
-                    println!("{line}");
-                }
-                p.draw();
+                let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+                p.print(&lines, false);
             }
         })
     }
 }
 
 impl Progress {
+    /// Log lines, printed above the status line (redrawn after them).
+    fn print(&mut self, lines: &[&str], error: bool) {
+        self.erase();
+        for line in lines {
+            if error {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        }
+        self.draw();
+    }
+
     fn erase(&mut self) {
         if self.drawn {
             eprint!("{ERASE_LINE}");
