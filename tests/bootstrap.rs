@@ -198,6 +198,20 @@ fn bootstrap_cmd(g: &Gantry) -> assert_cmd::Command {
     ])
 }
 
+/// `gantry ARGS` on the app stack's test environment.
+fn app_cmd(g: &Gantry, args: &[&str]) -> assert_cmd::Command {
+    let mut c = g.cmd(args);
+    c.args(["-s", "stacks/app", "-e", "test"]);
+    c
+}
+
+/// A destroy of the bootstrap stack's test environment, limited by `targets`.
+fn destroy_bootstrap(g: &Gantry, targets: &[&str]) -> assert_cmd::Command {
+    let mut c = g.cmd(["destroy", "-s", "stacks/app-bootstrap", "-e", "test", "--auto-approve"]);
+    c.args(targets);
+    c
+}
+
 fn provider_owner(aws: &Aws) -> Option<String> {
     let list = block_on(aws.iam.list_open_id_connect_providers().send()).unwrap();
     assert_eq!(list.open_id_connect_provider_list().len(), 1, "one provider in the account");
@@ -214,11 +228,7 @@ fn a_provider_an_app_stack_owns_is_referred_to_by_bootstrap_and_kept_while_trust
     let aws = Aws::for_moto(&moto);
     let g = Gantry::with_moto(&moto);
     g.write("stacks/app/main.tf", OIDC_APP);
-    let app = |args: &[&str]| {
-        let mut c = g.cmd(args);
-        c.args(["-s", "stacks/app", "-e", "test"]);
-        c
-    };
+    let app = |args: &[&str]| app_cmd(&g, args);
     app(&["apply", "--auto-approve"]).assert().success();
     assert_eq!(provider_owner(&aws).as_deref(), Some("app"));
 
@@ -243,18 +253,7 @@ fn a_provider_an_app_stack_owns_is_referred_to_by_bootstrap_and_kept_while_trust
     assert_eq!(provider_owner(&aws).as_deref(), Some("app"), "nothing was deleted");
 
     // Once the roles that trust it are gone, it can go.
-    g.cmd([
-        "destroy",
-        "-s",
-        "stacks/app-bootstrap",
-        "-e",
-        "test",
-        "--auto-approve",
-        "-target=aws_iam_role.apply",
-        "-target=aws_iam_role.plan",
-    ])
-    .assert()
-    .success();
+    destroy_bootstrap(&g, &["-target=aws_iam_role.apply", "-target=aws_iam_role.plan"]).assert().success();
     app(&["destroy", "--auto-approve"]).assert().success();
     let list = block_on(aws.iam.list_open_id_connect_providers().send()).unwrap();
     assert!(list.open_id_connect_provider_list().is_empty());
@@ -272,11 +271,7 @@ fn a_provider_bootstrap_owns_is_never_adopted_by_an_app_stack() {
     bootstrap_cmd(&g).assert().success();
     assert_eq!(provider_owner(&aws).as_deref(), Some("app-bootstrap"));
     let arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
-    let app = |args: &[&str]| {
-        let mut c = g.cmd(args);
-        c.args(["-s", "stacks/app", "-e", "test"]);
-        c
-    };
+    let app = |args: &[&str]| app_cmd(&g, args);
 
     app(&["import", "aws_iam_openid_connect_provider.github[0]", arn]).assert().code(1).stderr(
         predicate::str::contains(format!(
@@ -290,30 +285,12 @@ fn a_provider_bootstrap_owns_is_never_adopted_by_an_app_stack() {
     assert_eq!(provider_owner(&aws).as_deref(), Some("app-bootstrap"), "the app did not take the provider");
 
     app(&["apply", "--auto-approve", "-var", "manage_provider=false"]).assert().success();
-    g.cmd([
-        "destroy",
-        "-s",
-        "stacks/app-bootstrap",
-        "-e",
-        "test",
-        "--auto-approve",
-        "-target=aws_iam_openid_connect_provider.github[0]",
-    ])
-    .assert()
-    .code(1)
-    .stderr(predicate::str::contains("Instance cannot be destroyed: aws_iam_openid_connect_provider.github[0]"))
-    .stderr(predicate::str::contains("app-deploy"));
+    destroy_bootstrap(&g, &["-target=aws_iam_openid_connect_provider.github[0]"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Instance cannot be destroyed: aws_iam_openid_connect_provider.github[0]"))
+        .stderr(predicate::str::contains("app-deploy"));
 
     app(&["destroy", "--auto-approve", "-var", "manage_provider=false"]).assert().success();
-    g.cmd([
-        "destroy",
-        "-s",
-        "stacks/app-bootstrap",
-        "-e",
-        "test",
-        "--auto-approve",
-        "-target=aws_iam_openid_connect_provider.github[0]",
-    ])
-    .assert()
-    .success();
+    destroy_bootstrap(&g, &["-target=aws_iam_openid_connect_provider.github[0]"]).assert().success();
 }
